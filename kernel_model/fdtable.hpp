@@ -1,0 +1,37 @@
+// kernel_model/fdtable.hpp — the fd table of the (single) simulated process (Linux struct fdtable, fs/file.c).
+// Lowest free fd first; EMFILE past RLIMIT_NOFILE; max_fds grows as Linux's expand_fdtable does.
+#pragma once
+
+#include <vector>
+
+#include "kernel_model/file.hpp"
+
+namespace iosim::kernel {
+
+class fdtable {
+ public:
+  explicit fdtable(int fd_count_max) : fd_count_max_(fd_count_max) {}
+
+  // Linux alloc_fd(0, nofile, flags): the lowest free fd, or -EMFILE at RLIMIT_NOFILE.
+  int alloc_fd(file_ref f, bool cloexec);
+  // Linux fget: the open file description behind fd, or null (the caller reports EBADF).
+  file_ref fget(int fd) const;
+  // Linux close_fd: drops the table's reference; -EBADF if fd is not open.
+  int close_fd(int fd);
+  bool cloexec(int fd) const { return cloexec_[fd]; }
+  void set_cloexec(int fd, bool on) { cloexec_[fd] = on; }
+  // Linux fdt->max_fds: the allocated table size select() clamps nfds to (64, then 128, 256, ...).
+  int max_fds() const { return max_fds_; }
+  int fd_count_max() const { return fd_count_max_; }
+  int open_count() const { return open_count_; }
+
+ private:
+  std::vector<file_ref> files_;
+  std::vector<bool> cloexec_;
+  int fd_count_max_;
+  int max_fds_ = 64;  // Linux NR_OPEN_DEFAULT (BITS_PER_LONG)
+  int next_fd_ = 0;   // Linux files->next_fd: no free fd below it
+  int open_count_ = 0;
+};
+
+}  // namespace iosim::kernel

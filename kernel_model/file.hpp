@@ -1,0 +1,61 @@
+// kernel_model/file.hpp — an open file description (Linux struct file) and its operations.
+// Shared by every fd that dup() made from it; release() runs when the last reference goes (Linux __fput).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "iosim/abi.hpp"
+#include "kernel_model/wait.hpp"
+
+namespace iosim::kernel {
+
+class kernel;
+struct poll_table;
+class socket;
+
+// Linux's DEFAULT_POLLMASK: what vfs_poll reports for a file without a poll method.
+inline constexpr __poll_t DEFAULT_POLLMASK = POLL::IN | POLL::OUT | POLL::RDNORM | POLL::WRNORM;
+
+class file : public std::enable_shared_from_this<file> {
+ public:
+  file(kernel& k, std::uint32_t name, int f_flags) : k_(k), name_(name), f_flags(f_flags) {}
+  virtual ~file() = default;
+  file(const file&) = delete;
+  file& operator=(const file&) = delete;
+
+  // f_op->poll: the current readiness mask; calls poll_wait(this, queue, pt) for every wait queue a
+  // change of that mask is announced on.
+  virtual __poll_t poll(poll_table* pt) = 0;
+  // f_op->read_iter / write_iter: bytes moved, or a negative errno. May block unless nonblocking().
+  virtual long read(void* buf, std::size_t len) = 0;
+  virtual long write(const void* buf, std::size_t len) = 0;
+  // f_op->release: the last reference to this open file description is gone.
+  virtual void release() {}
+  virtual socket* as_socket() { return nullptr; }
+
+  bool nonblocking() const { return (f_flags & O::NONBLOCK) != 0; }
+  std::uint32_t name() const { return name_; }
+  kernel& k() const { return k_; }
+
+ private:
+  kernel& k_;
+  std::uint32_t name_;
+
+ public:
+  int f_flags;  // O_NONBLOCK and the access mode, as in Linux (changed by fcntl(F_SETFL))
+};
+
+using file_ref = std::shared_ptr<file>;
+
+// Wraps a new file so that release() runs when the last file_ref is dropped (Linux fput → __fput).
+template <class File, class... Args>
+std::shared_ptr<File> make_file(Args&&... args) {
+  return std::shared_ptr<File>(new File(std::forward<Args>(args)...), [](File* f) {
+    f->release();
+    delete f;
+  });
+}
+
+}  // namespace iosim::kernel

@@ -1,0 +1,104 @@
+// scenarios/apps/echo_support.cpp — the listener setup and the non-blocking echo state machine shared by the
+// echo servers. Application code: only iosim::Os calls, no OS header.
+#include "scenarios/apps/echo_support.hpp"
+
+#include <fmt/format.h>
+
+namespace iosim::apps {
+
+std::string call_error(Os& os, std::string_view call) {
+  return fmt::format("{}: {}", call, errno_name(os.last_errno()));
+}
+
+void fail(AppContext& ctx, std::string_view call) {
+  if (ctx.error.empty()) ctx.error = call_error(ctx.os, call);
+}
+
+int listen_on_loopback(AppContext& ctx, int socket_flags) {
+  Os& os = ctx.os;
+  const int fd = os.socket(AF::INET, SOCK::STREAM | socket_flags, 0);
+  if (fd < 0) {
+    fail(ctx, "socket");
+    return -1;
+  }
+  // Port 0: the kernel picks a free ephemeral port, so parallel runs never collide on a fixed port.
+  SockAddr local{loopback_ip, 0};
+  const auto backlog = static_cast<int>(param_int(ctx.params, backlog_param));
+  const char* failed_call = nullptr;
+  if (os.bind(fd, local) < 0) {
+    failed_call = "bind";
+  } else if (os.listen(fd, backlog) < 0) {
+    failed_call = "listen";
+  } else if (os.getsockname(fd, &local) < 0) {
+    failed_call = "getsockname";  // which port did bind pick? only getsockname can say
+  }
+  if (failed_call != nullptr) {
+    fail(ctx, failed_call);
+    os.close(fd);
+    return -1;
+  }
+  // From here on connect() succeeds: the kernel completes handshakes into the accept queue by itself.
+  ctx.ready(local.port);
+  return fd;
+}
+
+bool set_nonblocking(AppContext& ctx, int fd) {
+  const int flags = ctx.os.fcntl(fd, F::GETFL, 0);
+  if (flags < 0) {
+    fail(ctx, "fcntl(F_GETFL)");
+    return false;
+  }
+  if (ctx.os.fcntl(fd, F::SETFL, flags | O::NONBLOCK) < 0) {
+    fail(ctx, "fcntl(F_SETFL)");
+    return false;
+  }
+  return true;
+}
+
+void close_fd(AppContext& ctx, int fd) {
+  if (ctx.os.close(fd) < 0) fail(ctx, "close");
+}
+
+IoStep echo_flush(AppContext& ctx, EchoConnection& connection) {
+  bool sent_any = false;
+  while (connection.has_pending()) {
+    const std::size_t left = connection.pending.size() - connection.pending_offset;
+    // MSG_NOSIGNAL: a client that vanished must not kill the server with SIGPIPE; we want EPIPE instead.
+    const long sent =
+        ctx.os.send(connection.fd, connection.pending.data() + connection.pending_offset, left, MSG::NOSIGNAL);
+    if (sent < 0) {
+      const int error = ctx.os.last_errno();
+      if (error == E::INTR) continue;  // a signal arrived before any byte moved: just try again
+      if (error == E::AGAIN) return sent_any ? IoStep::progress : IoStep::would_block;
+      fail(ctx, "send");
+      return IoStep::failed;
+    }
+    // A non-blocking send may take only part of the buffer (a short write): keep the rest for later.
+    connection.pending_offset += static_cast<std::size_t>(sent);
+    sent_any = true;
+  }
+  connection.pending.clear();
+  connection.pending_offset = 0;
+  return IoStep::progress;
+}
+
+IoStep echo_readable(AppContext& ctx, EchoConnection& connection, std::vector<std::byte>& scratch) {
+  for (;;) {
+    const long received = ctx.os.recv(connection.fd, scratch.data(), scratch.size(), 0);
+    if (received > 0) {
+      connection.pending.assign(scratch.begin(), scratch.begin() + received);
+      connection.pending_offset = 0;
+      // Try to echo right away: usually the send buffer has room and the bytes never wait in `pending`.
+      const IoStep flushed = echo_flush(ctx, connection);
+      return flushed == IoStep::failed ? IoStep::failed : IoStep::progress;
+    }
+    if (received == 0) return IoStep::peer_closed;
+    const int error = ctx.os.last_errno();
+    if (error == E::INTR) continue;
+    if (error == E::AGAIN) return IoStep::would_block;  // readiness was stale or spurious: not an error
+    fail(ctx, "recv");
+    return IoStep::failed;
+  }
+}
+
+}  // namespace iosim::apps

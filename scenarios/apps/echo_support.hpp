@@ -1,0 +1,56 @@
+// scenarios/apps/echo_support.hpp — pieces every echo server shares: the loopback listener, error messages,
+// and the per-connection echo state machine of the non-blocking servers (read → pending output → flush).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scenarios/registry.hpp"
+
+namespace iosim::apps {
+
+inline constexpr AppParam backlog_param{"backlog", 128, 1, 4096,
+                                        "listen(2) backlog: connections the kernel queues until accept"};
+inline constexpr AppParam read_chunk_param{"read_chunk_bytes", 4096, 1, 1 << 20,
+                                           "bytes asked for by each recv (1 forces byte-at-a-time echo)"};
+
+// "<call>: <errno name>" for the calling thread's last error, e.g. "accept4: EMFILE".
+std::string call_error(Os& os, std::string_view call);
+// Records the first fatal error of the app in ctx.error (later ones are consequences of the first).
+void fail(AppContext& ctx, std::string_view call);
+
+// socket + bind 127.0.0.1:0 + listen(backlog) + getsockname, then ctx.ready(port). `socket_flags` may add
+// SOCK::NONBLOCK. Returns the listening fd, or -1 with ctx.error set.
+int listen_on_loopback(AppContext& ctx, int socket_flags);
+// fcntl(F_GETFL) then fcntl(F_SETFL, flags | O_NONBLOCK): the classic way to make an fd non-blocking.
+bool set_nonblocking(AppContext& ctx, int fd);
+// Closes `fd`; an error here cannot lose data (everything was echoed), so it is recorded but not retried.
+void close_fd(AppContext& ctx, int fd);
+
+// One connection of a non-blocking server. Output the socket would not take yet waits in `pending`; while
+// there is pending output the server stops reading from this connection, so a client that does not read
+// cannot make the server buffer without bound (backpressure through the client's own send buffer).
+struct EchoConnection {
+  int fd = -1;
+  std::vector<std::byte> pending;
+  std::size_t pending_offset = 0;  // bytes of `pending` already sent
+  bool has_pending() const { return pending_offset < pending.size(); }
+};
+
+enum class IoStep {
+  progress,     // bytes moved
+  would_block,  // EAGAIN: nothing to do until the socket is ready again
+  peer_closed,  // recv returned 0: the client has shut down its side
+  failed,       // unexpected error, recorded in ctx.error
+};
+
+// One recv of up to scratch.size() bytes, then an immediate echo of them; what send does not take is kept
+// in connection.pending. Call only when the connection has no pending output.
+IoStep echo_readable(AppContext& ctx, EchoConnection& connection, std::vector<std::byte>& scratch);
+// Sends pending output until all of it is gone (progress) or the socket is full (would_block, or progress
+// if some bytes went out first).
+IoStep echo_flush(AppContext& ctx, EchoConnection& connection);
+
+}  // namespace iosim::apps

@@ -1,0 +1,50 @@
+// scenarios/registry.cpp — the table of bundled apps, built once on first use (sorted by name).
+// Adding an app: write scenarios/apps/<name>.cpp with a <name>_app() function and list it here.
+#include "scenarios/registry.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "scenarios/apps/apps.hpp"
+
+namespace iosim {
+
+std::span<const AppInfo> apps() {
+  // A function-local static: initialised on first call, after every app's translation unit is ready.
+  static const std::array<AppInfo, 4> table = [] {
+    std::array<AppInfo, 4> entries = {apps::echo_blocking_threads_app(), apps::echo_nonblocking_poll_loop_app(),
+                                      apps::echo_poll_app(), apps::echo_select_app()};
+    std::sort(entries.begin(), entries.end(), [](const AppInfo& a, const AppInfo& b) { return a.name < b.name; });
+    return entries;
+  }();
+  return table;
+}
+
+const AppInfo* find_app(std::string_view name) {
+  for (const AppInfo& app : apps()) {
+    if (app.name == name) return &app;
+  }
+  return nullptr;
+}
+
+const AppParam* find_param(const AppInfo& app, std::string_view name) {
+  for (const AppParam& param : app.params) {
+    if (param.name == name) return &param;
+  }
+  return nullptr;
+}
+
+std::int64_t param_int(const nlohmann::json& params, const AppParam& param) {
+  if (!params.is_object()) return param.default_value;
+  const auto found = params.find(param.name);
+  if (found == params.end() || !found->is_number_integer()) return param.default_value;
+  // Unsigned values above int64 max compare as out of range (get<int64_t> would wrap them negative).
+  if (found->is_number_unsigned() && found->get<std::uint64_t>() > static_cast<std::uint64_t>(param.max_value)) {
+    return param.default_value;
+  }
+  const auto value = found->get<std::int64_t>();
+  if (value < param.min_value || value > param.max_value) return param.default_value;
+  return value;
+}
+
+}  // namespace iosim

@@ -1,0 +1,138 @@
+// sim/scheduler.hpp — tasks as Boost.Context fibers on one OS thread, a virtual clock with timers, and the
+// choice made at every scheduling point. Task states: runnable <-> blocked -> done; kill unwinds at teardown.
+#pragma once
+
+#include <boost/context/fiber.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/prng.hpp"
+#include "sim/runtime.hpp"
+#include "sim/strategy.hpp"
+#include "sim/trace.hpp"
+
+namespace iosim::sim {
+
+struct SchedulerLimits {
+  std::uint64_t step_max = 20'000'000;                // scheduling points before the run is called a livelock
+  std::int64_t time_max_ns = 3600LL * 1'000'000'000;  // virtual time before the run is stopped
+  std::size_t stack_bytes = 256 * 1024;               // per task, with a guard page
+};
+
+enum class TaskState : std::uint8_t { runnable, blocked, done };
+
+struct BlockedTask {
+  task_id id;
+  std::string name;
+  std::string channel;  // what it waits on: "recv sk_sleep(sock 127.0.0.1:8080<-127.0.0.1:32768)", "join(client-1)"
+};
+
+struct RunResult {
+  enum class Outcome { completed, deadlock, step_limit, time_limit, task_failed };
+  Outcome outcome = Outcome::completed;
+  std::vector<BlockedTask> blocked;  // every task not finished when the run stopped, with its wait channel
+  std::string failure;               // for task_failed: which task threw what
+  std::uint64_t steps = 0;
+  std::int64_t end_time_ns = 0;
+};
+std::string_view outcome_name(RunResult::Outcome outcome);
+
+// Thrown inside a task that was killed at teardown, to unwind its stack; the task's entry catches it.
+struct TaskKilled {};
+
+class Scheduler final : public Runtime {
+ public:
+  Scheduler(Trace& trace, Strategy& strategy, SchedulerLimits limits = {});
+  ~Scheduler() override;
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  task_id spawn(std::string name, std::function<void()> body);
+
+  // Runs until every task is done, or the run deadlocks, livelocks, runs out of virtual time or a task throws.
+  // Unfinished tasks are then killed (their stacks unwound) so nothing leaks.
+  RunResult run();
+
+  // --- called from inside a task ---
+  task_id current() const override { return current_; }
+  std::string_view task_name(task_id id) const override { return tasks_[id - 1]->name; }
+  // A scheduling point: the current task stays runnable and the strategy picks who runs next.
+  void yield();
+  // Parks the current task until wake(); `channel` (an interned name) says what it waits for. Returns at
+  // once when the task has been killed: callers then see killed() and give up (as Linux's signal_pending).
+  void block(std::uint32_t channel) override;
+  bool killed() const override;
+  // Blocks the current task until `task` is done (or the current task is killed).
+  void join(task_id task);
+  std::uint32_t wait_channel(task_id id) const { return tasks_[id - 1]->channel; }
+
+  // --- called from tasks or timer callbacks ---
+  // Makes a blocked task runnable; `queue` names the wait queue it was woken through. No-op if not blocked.
+  bool wake(task_id task, std::uint32_t queue) override;
+  bool is_done(task_id task) const { return tasks_[task - 1]->state == TaskState::done; }
+  int& task_errno(task_id task) { return tasks_[task - 1]->errno_value; }
+
+  // --- virtual time ---
+  std::int64_t now_ns() const override { return now_ns_; }
+  // Lets the current task consume virtual time (a syscall's cost), so busy loops still move the clock.
+  void consume(std::int64_t duration_ns) { now_ns_ += duration_ns; }
+  TimerId add_timer(std::int64_t deadline_ns, std::uint32_t purpose, std::function<void()> callback) override;
+  void cancel_timer(TimerId& timer) override;
+
+  Trace& trace() override { return trace_; }
+  const std::vector<std::uint32_t>& choices() const { return choices_; }
+  std::uint64_t steps() const { return steps_; }
+
+ private:
+  struct Task {
+    task_id id;
+    std::string name;
+    std::uint32_t name_id;
+    std::function<void()> body;
+    boost::context::fiber fiber;
+    TaskState state = TaskState::runnable;
+    std::uint32_t channel = 0;       // interned wait channel while blocked
+    std::size_t runnable_index = 0;  // position in runnable_ while runnable
+    std::vector<task_id> joiners;
+    int errno_value = 0;
+    bool killed = false;
+  };
+  struct Timer {
+    std::uint32_t purpose;
+    std::function<void()> callback;
+  };
+
+  void make_runnable(Task& task);
+  void remove_runnable(Task& task);
+  void switch_to(Task& task);
+  void switch_to_scheduler();
+  void fire_due_timers();
+  bool advance_to_next_timer();
+  void finish(Task& task);
+  void kill_unfinished();
+  std::vector<BlockedTask> unfinished_tasks() const;
+  void emit(EventKind kind, std::uint32_t subject, std::uint32_t object = 0, std::int64_t arg0 = 0,
+            std::int64_t arg1 = 0);
+
+  Trace& trace_;
+  Strategy& strategy_;
+  SchedulerLimits limits_;
+  std::vector<std::unique_ptr<Task>> tasks_;  // index = id - 1
+  std::vector<task_id> runnable_;             // deterministic order: the order tasks became runnable (swap-remove)
+  std::map<std::pair<std::int64_t, std::uint64_t>, Timer> timers_;
+  std::uint64_t timer_sequence_ = 0;
+  std::vector<std::uint32_t> choices_;
+  boost::context::fiber scheduler_fiber_;
+  task_id current_ = no_task;
+  std::int64_t now_ns_ = 0;
+  std::uint64_t steps_ = 0;
+  std::size_t done_count_ = 0;
+  std::string failure_;
+  std::uint32_t name_timer_ = 0, name_killed_ = 0;
+};
+
+}  // namespace iosim::sim

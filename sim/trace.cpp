@@ -1,0 +1,85 @@
+// sim/trace.cpp — interning, hashing and capture of trace events.
+// The hash mixes our own encoding of each field (never a pointer), so it is the same on every machine.
+#include "sim/trace.hpp"
+
+#include "iosim/assert.hpp"
+#include "sim/prng.hpp"
+
+namespace iosim::sim {
+namespace {
+
+constexpr std::uint64_t fnv_offset = 0xcbf29ce484222325ULL;
+constexpr std::uint64_t fnv_prime = 0x100000001b3ULL;
+
+std::uint64_t mix(std::uint64_t hash, std::uint64_t value) {
+  std::uint64_t state = hash ^ value;
+  return splitmix64(state);
+}
+
+}  // namespace
+
+std::uint64_t hash_bytes(std::string_view bytes, std::uint64_t seed) {
+  std::uint64_t hash = fnv_offset ^ seed;
+  for (const char c : bytes) hash = (hash ^ static_cast<unsigned char>(c)) * fnv_prime;
+  return mix(hash, bytes.size());
+}
+
+std::string_view event_kind_name(EventKind kind) {
+  switch (kind) {
+    case EventKind::task_spawn: return "task_spawn";
+    case EventKind::task_exit: return "task_exit";
+    case EventKind::sys_enter: return "sys_enter";
+    case EventKind::sys_exit: return "sys_exit";
+    case EventKind::block: return "block";
+    case EventKind::wake: return "wake";
+    case EventKind::timer_fire: return "timer_fire";
+    case EventKind::kernel: return "kernel";
+    case EventKind::fault: return "fault";
+    case EventKind::note: return "note";
+  }
+  return "?";
+}
+
+Trace::Trace() : names_{""}, name_hashes_{0}, name_slots_(1024, 0), hash_(fnv_offset) {}
+
+std::uint32_t Trace::find(std::string_view name) const {
+  const std::size_t mask = name_slots_.size() - 1;
+  for (std::size_t slot = hash_bytes(name) & mask;; slot = (slot + 1) & mask) {
+    const std::uint32_t id = name_slots_[slot];
+    if (id == 0 || names_[id] == name) return static_cast<std::uint32_t>(slot);
+  }
+}
+
+std::uint32_t Trace::intern(std::string_view name) {
+  if (name.empty()) return 0;
+  std::uint32_t slot = find(name);
+  if (name_slots_[slot] != 0) return name_slots_[slot];
+  if ((names_.size() + 1) * 2 > name_slots_.size()) {  // keep the index at most half full
+    std::vector<std::uint32_t> old = std::move(name_slots_);
+    name_slots_.assign(old.size() * 2, 0);
+    for (const std::uint32_t id : old) {
+      if (id != 0) name_slots_[find(names_[id])] = id;
+    }
+    slot = find(name);
+  }
+  const auto id = static_cast<std::uint32_t>(names_.size());
+  names_.emplace_back(name);
+  name_hashes_.push_back(hash_bytes(name));
+  name_slots_[slot] = id;
+  return id;
+}
+
+void Trace::record(const TraceEvent& event) {
+  IOSIM_ASSERT(event.subject < names_.size() && event.object < names_.size());
+  std::uint64_t hash = hash_;
+  hash = mix(hash, static_cast<std::uint64_t>(event.time_ns));
+  hash = mix(hash, (std::uint64_t{event.task} << 8) | static_cast<std::uint64_t>(event.kind));
+  hash = mix(hash, name_hashes_[event.subject]);
+  hash = mix(hash, name_hashes_[event.object]);
+  hash = mix(hash, static_cast<std::uint64_t>(event.arg0));
+  hash_ = mix(hash, static_cast<std::uint64_t>(event.arg1));
+  ++event_count_;
+  if (capture_) events_.push_back(event);
+}
+
+}  // namespace iosim::sim

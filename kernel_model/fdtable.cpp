@@ -8,9 +8,9 @@
 
 namespace iosim::kernel {
 
-int fdtable::alloc_fd(file_ref f, bool cloexec) {
+int fdtable::alloc_fd_from(file_ref f, int start, bool cloexec) {
   IOSIM_ASSERT(f != nullptr);
-  int fd = next_fd_;
+  int fd = std::max(start, next_fd_);
   while (fd < static_cast<int>(files_.size()) && files_[fd]) ++fd;
   if (fd >= fd_count_max_) return -E::MFILE;
   if (fd >= static_cast<int>(files_.size())) {
@@ -24,7 +24,7 @@ int fdtable::alloc_fd(file_ref f, bool cloexec) {
   }
   files_[fd] = std::move(f);
   cloexec_[fd] = cloexec;
-  next_fd_ = fd + 1;
+  if (start <= next_fd_) next_fd_ = fd + 1;
   ++open_count_;
   return fd;
 }

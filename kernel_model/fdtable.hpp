@@ -13,7 +13,9 @@ class fdtable {
   explicit fdtable(int fd_count_max) : fd_count_max_(fd_count_max) {}
 
   // Linux alloc_fd(0, nofile, flags): the lowest free fd, or -EMFILE at RLIMIT_NOFILE.
-  int alloc_fd(file_ref f, bool cloexec);
+  int alloc_fd(file_ref f, bool cloexec) { return alloc_fd_from(std::move(f), 0, cloexec); }
+  // The lowest free fd >= start (fcntl F_DUPFD).
+  int alloc_fd_from(file_ref f, int start, bool cloexec = false);
   // Linux fget: the open file description behind fd, or null (the caller reports EBADF).
   file_ref fget(int fd) const;
   // Linux close_fd: drops the table's reference; -EBADF if fd is not open.

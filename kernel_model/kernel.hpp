@@ -59,6 +59,8 @@ class kernel {
   // A write to a broken pipe or reset socket without MSG_NOSIGNAL. iosim treats SIGPIPE as ignored (as
   // LinuxOs sets it, and as servers do), so the call just returns EPIPE; the signal is traced.
   void send_sigpipe();
+  // True while the kernel itself is being destroyed: release() must not block or wake anyone.
+  bool tearing_down() const { return tearing_down_; }
 
   // Sleeps the current task on `wq` until `condition()` holds (returns 0), `deadline_ns` passes (returns
   // wait_timed_out; -1 waits forever) or the task is killed (returns -EINTR). Exclusive waiters are woken one
@@ -124,6 +126,7 @@ class kernel {
   fdtable files_;
   std::unique_ptr<loopback_net> net_;
   std::uint32_t object_count_ = 0;
+  bool tearing_down_ = false;
   std::uint32_t name_timeout_ = 0;
   std::uint32_t name_kernel_ = 0;
 };

@@ -1,0 +1,275 @@
+// backends/sim/sim_os.cpp — every Os call as a scheduling point into the virtual kernel, plus threads, mutexes
+// and condition variables as runtime tasks and wait lists. Kernel results are negative errno; Os returns -1.
+#include "backends/sim/sim_os.hpp"
+
+#include <deque>
+#include <exception>
+#include <fmt/format.h>
+
+#include "iosim/assert.hpp"
+
+namespace iosim {
+namespace {
+
+enum Call : std::uint32_t {
+  c_socket, c_socketpair, c_pipe2, c_bind, c_listen, c_accept4, c_connect, c_send, c_recv, c_read, c_write,
+  c_shutdown, c_close, c_dup, c_fcntl, c_getsockopt, c_setsockopt, c_set_linger, c_getsockname, c_getpeername,
+  c_select, c_poll, c_thread_create, c_thread_join, c_mutex_lock, c_mutex_unlock, c_cond_wait, c_cond_signal,
+  c_cond_broadcast, c_sleep, c_clock, c_count
+};
+constexpr const char* call_names[c_count] = {
+    "socket", "socketpair", "pipe2", "bind", "listen", "accept4", "connect", "send", "recv", "read", "write",
+    "shutdown", "close", "dup", "fcntl", "getsockopt", "setsockopt", "setsockopt(SO_LINGER)", "getsockname",
+    "getpeername", "select", "poll", "thread_create", "thread_join", "mutex_lock", "mutex_unlock",
+    "cond_wait", "cond_signal", "cond_broadcast", "sleep", "clock_gettime"};
+static_assert(c_count <= 32);
+
+// True while the current task unwinds after being killed: calls must neither block nor throw again.
+bool unwinding() { return std::uncaught_exceptions() > 0; }
+
+class SimThread final : public Thread {
+ public:
+  SimThread(SimOs& os, sim::task_id task) : os_(os), task_(task) {}
+  ~SimThread() override {
+    IOSIM_ASSERT(joined_ || unwinding() || os_.scheduler().killed(), "iosim::Thread destroyed without join()");
+  }
+  void join() override {
+    os_.enter(c_thread_join, task_, 0);
+    os_.scheduler().join(task_);
+    joined_ = true;
+    os_.leave(c_thread_join, 0);
+  }
+
+ private:
+  SimOs& os_;
+  sim::task_id task_;
+  bool joined_ = false;
+};
+
+// A non-recursive mutex with a FIFO of waiters. unlock() wakes the first waiter, which competes again for
+// the lock when it runs (no hand-off), as a futex-based pthread mutex does.
+class SimMutex final : public Mutex {
+ public:
+  SimMutex(SimOs& os, std::uint32_t channel) : os_(os), channel_(channel) {}
+  void lock() override {
+    if (unwinding()) return;  // a killed task's destructors may unlock what it holds; nothing to wait for
+    os_.enter(c_mutex_lock, channel_, 0);
+    sim::Scheduler& scheduler = os_.scheduler();
+    while (owner_ != sim::no_task) {
+      IOSIM_ASSERT(owner_ != scheduler.current(), "iosim::Mutex locked twice by the same thread");
+      waiters_.push_back(scheduler.current());
+      scheduler.block(channel_);
+      if (scheduler.killed()) throw sim::TaskKilled{};
+    }
+    owner_ = scheduler.current();
+    os_.leave(c_mutex_lock, 0);
+  }
+  void unlock() override {
+    sim::Scheduler& scheduler = os_.scheduler();
+    if (owner_ != scheduler.current()) {
+      IOSIM_ASSERT(unwinding() || scheduler.killed(), "iosim::Mutex unlocked by a thread that does not own it");
+      return;
+    }
+    owner_ = sim::no_task;
+    if (!waiters_.empty()) {
+      const sim::task_id next = waiters_.front();
+      waiters_.pop_front();
+      scheduler.wake(next, channel_);
+    }
+    if (!unwinding()) {
+      os_.enter(c_mutex_unlock, channel_, 0);
+      os_.leave(c_mutex_unlock, 0);
+    }
+  }
+
+ private:
+  SimOs& os_;
+  std::uint32_t channel_;
+  sim::task_id owner_ = sim::no_task;
+  std::deque<sim::task_id> waiters_;
+};
+
+class SimCondVar final : public CondVar {
+ public:
+  SimCondVar(SimOs& os, std::uint32_t channel) : os_(os), channel_(channel) {}
+  void wait(Mutex& mutex) override {
+    if (unwinding()) return;
+    os_.enter(c_cond_wait, channel_, 0);
+    sim::Scheduler& scheduler = os_.scheduler();
+    waiters_.push_back(scheduler.current());
+    mutex.unlock();
+    scheduler.block(channel_);
+    std::erase(waiters_, scheduler.current());
+    if (scheduler.killed()) throw sim::TaskKilled{};
+    mutex.lock();
+    os_.leave(c_cond_wait, 0);
+  }
+  void notify_one() override {
+    if (unwinding()) return;
+    os_.enter(c_cond_signal, channel_, 0);
+    if (!waiters_.empty()) {
+      const sim::task_id next = waiters_.front();
+      waiters_.pop_front();
+      os_.scheduler().wake(next, channel_);
+    }
+    os_.leave(c_cond_signal, 0);
+  }
+  void notify_all() override {
+    if (unwinding()) return;
+    os_.enter(c_cond_broadcast, channel_, 0);
+    for (const sim::task_id waiter : waiters_) os_.scheduler().wake(waiter, channel_);
+    waiters_.clear();
+    os_.leave(c_cond_broadcast, 0);
+  }
+
+ private:
+  SimOs& os_;
+  std::uint32_t channel_;
+  std::deque<sim::task_id> waiters_;
+};
+
+}  // namespace
+
+SimOs::SimOs(SimConfig config) : config_(std::move(config)), prng_(config_.seed) {
+  if (config_.strategy == "replay") {
+    strategy_ = std::make_unique<sim::ReplayStrategy>(config_.replay_choices);
+  } else {
+    strategy_ = sim::make_strategy(config_.strategy, prng_);
+  }
+  IOSIM_ASSERT(strategy_ != nullptr, "unknown strategy (the caller validates names)");
+  trace_.set_capture(config_.capture_trace);
+  for (std::uint32_t call = 0; call < c_count; ++call) names_[call] = trace_.intern(call_names[call]);
+  scheduler_ = std::make_unique<sim::Scheduler>(trace_, *strategy_, config_.limits);
+  kernel_ = std::make_unique<kernel::kernel>(*scheduler_, config_.kernel);
+}
+
+SimOs::~SimOs() {
+  kernel_.reset();  // closes every file while the scheduler still exists
+  scheduler_.reset();
+}
+
+SimOutcome SimOs::run(std::function<void()> main) {
+  IOSIM_ASSERT(!ran_, "SimOs::run called twice");
+  ran_ = true;
+  scheduler_->spawn("main", std::move(main));
+  SimOutcome outcome;
+  outcome.run = scheduler_->run();
+  outcome.trace_hash = trace_.hash();
+  outcome.event_count = trace_.event_count();
+  outcome.choices = scheduler_->choices();
+  return outcome;
+}
+
+int SimOs::last_errno() const { return scheduler_->task_errno(scheduler_->current()); }
+
+void SimOs::enter(std::uint32_t call, std::int64_t arg0, std::int64_t arg1) {
+  if (scheduler_->killed() && !unwinding()) throw sim::TaskKilled{};
+  trace_.record({scheduler_->now_ns(), scheduler_->current(), sim::EventKind::sys_enter, names_[call], 0, arg0, arg1});
+  scheduler_->yield();
+  scheduler_->consume(config_.syscall_cost_ns);
+}
+
+long SimOs::leave(std::uint32_t call, long result) {
+  const int error = result < 0 ? static_cast<int>(-result) : 0;
+  trace_.record({scheduler_->now_ns(), scheduler_->current(), sim::EventKind::sys_exit, names_[call], 0,
+                 result < 0 ? -1 : result, error});
+  if (scheduler_->killed() && !unwinding()) throw sim::TaskKilled{};
+  if (result >= 0) return result;
+  scheduler_->task_errno(scheduler_->current()) = error;
+  return -1;
+}
+
+#define IOSIM_SIM_CALL(call, arg0, arg1, expression) \
+  do {                                               \
+    enter(call, arg0, arg1);                         \
+    return leave(call, (expression));                \
+  } while (false)
+
+int SimOs::socket(int domain, int type, int protocol) {
+  IOSIM_SIM_CALL(c_socket, domain, type, kernel_->sys_socket(domain, type, protocol));
+}
+int SimOs::socketpair(int domain, int type, int protocol, int sv[2]) {
+  IOSIM_SIM_CALL(c_socketpair, domain, type, kernel_->sys_socketpair(domain, type, protocol, sv));
+}
+int SimOs::pipe2(int fds[2], int flags) { IOSIM_SIM_CALL(c_pipe2, flags, 0, kernel_->sys_pipe2(fds, flags)); }
+int SimOs::bind(int fd, const SockAddr& addr) { IOSIM_SIM_CALL(c_bind, fd, addr.port, kernel_->sys_bind(fd, addr)); }
+int SimOs::listen(int fd, int backlog) { IOSIM_SIM_CALL(c_listen, fd, backlog, kernel_->sys_listen(fd, backlog)); }
+int SimOs::accept4(int fd, SockAddr* peer, int flags) {
+  IOSIM_SIM_CALL(c_accept4, fd, flags, kernel_->sys_accept4(fd, peer, flags));
+}
+int SimOs::connect(int fd, const SockAddr& addr) {
+  IOSIM_SIM_CALL(c_connect, fd, addr.port, kernel_->sys_connect(fd, addr));
+}
+long SimOs::send(int fd, const void* buf, std::size_t len, int flags) {
+  IOSIM_SIM_CALL(c_send, fd, static_cast<std::int64_t>(len), kernel_->sys_sendto(fd, buf, len, flags));
+}
+long SimOs::recv(int fd, void* buf, std::size_t len, int flags) {
+  IOSIM_SIM_CALL(c_recv, fd, static_cast<std::int64_t>(len), kernel_->sys_recvfrom(fd, buf, len, flags));
+}
+long SimOs::read(int fd, void* buf, std::size_t len) {
+  IOSIM_SIM_CALL(c_read, fd, static_cast<std::int64_t>(len), kernel_->sys_read(fd, buf, len));
+}
+long SimOs::write(int fd, const void* buf, std::size_t len) {
+  IOSIM_SIM_CALL(c_write, fd, static_cast<std::int64_t>(len), kernel_->sys_write(fd, buf, len));
+}
+int SimOs::shutdown(int fd, int how) { IOSIM_SIM_CALL(c_shutdown, fd, how, kernel_->sys_shutdown(fd, how)); }
+int SimOs::close(int fd) { IOSIM_SIM_CALL(c_close, fd, 0, kernel_->sys_close(fd)); }
+int SimOs::dup(int fd) { IOSIM_SIM_CALL(c_dup, fd, 0, kernel_->sys_dup(fd)); }
+int SimOs::fcntl(int fd, int cmd, int arg) { IOSIM_SIM_CALL(c_fcntl, fd, cmd, kernel_->sys_fcntl(fd, cmd, arg)); }
+int SimOs::getsockopt(int fd, int level, int name, int* value) {
+  IOSIM_SIM_CALL(c_getsockopt, fd, name, kernel_->sys_getsockopt(fd, level, name, value));
+}
+int SimOs::setsockopt(int fd, int level, int name, int value) {
+  IOSIM_SIM_CALL(c_setsockopt, fd, name, kernel_->sys_setsockopt(fd, level, name, value));
+}
+int SimOs::set_linger(int fd, bool on, int linger_seconds) {
+  IOSIM_SIM_CALL(c_set_linger, fd, linger_seconds, kernel_->sys_set_linger(fd, on, linger_seconds));
+}
+int SimOs::getsockname(int fd, SockAddr* addr) {
+  IOSIM_SIM_CALL(c_getsockname, fd, 0, kernel_->sys_getsockname(fd, addr));
+}
+int SimOs::getpeername(int fd, SockAddr* addr) {
+  IOSIM_SIM_CALL(c_getpeername, fd, 0, kernel_->sys_getpeername(fd, addr));
+}
+int SimOs::select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) {
+  IOSIM_SIM_CALL(c_select, nfds, timeout ? timeout->tv_sec * 1'000'000 + timeout->tv_usec : -1,
+                 kernel_->sys_select(nfds, readfds, writefds, exceptfds, timeout));
+}
+int SimOs::poll(pollfd* fds, std::size_t nfds, int timeout_ms) {
+  IOSIM_SIM_CALL(c_poll, static_cast<std::int64_t>(nfds), timeout_ms, kernel_->sys_poll(fds, nfds, timeout_ms));
+}
+
+#undef IOSIM_SIM_CALL
+
+std::unique_ptr<Thread> SimOs::thread_create(std::string name, std::function<void()> body) {
+  enter(c_thread_create, 0, 0);
+  const sim::task_id task = scheduler_->spawn(std::move(name), std::move(body));
+  leave(c_thread_create, task);
+  return std::make_unique<SimThread>(*this, task);
+}
+
+std::unique_ptr<Mutex> SimOs::mutex_create() {
+  return std::make_unique<SimMutex>(*this, trace_.intern(fmt::format("mutex#{}", ++mutex_count_)));
+}
+
+std::unique_ptr<CondVar> SimOs::condvar_create() {
+  return std::make_unique<SimCondVar>(*this, trace_.intern(fmt::format("condvar#{}", ++condvar_count_)));
+}
+
+void SimOs::sleep_for(std::int64_t duration_ns) {
+  enter(c_sleep, duration_ns, 0);
+  if (duration_ns > 0) {
+    kernel::wait_queue_head nobody;  // a sleep is woken only by its timer
+    nobody.name = names_[c_sleep];
+    const std::int64_t deadline = scheduler_->now_ns() + duration_ns;
+    while (scheduler_->now_ns() < deadline && !scheduler_->killed()) kernel_->schedule_timeout(nobody.name, deadline);
+  }
+  leave(c_sleep, 0);
+}
+
+std::int64_t SimOs::monotonic_ns() {
+  enter(c_clock, 0, 0);
+  return leave(c_clock, scheduler_->now_ns());
+}
+
+}  // namespace iosim

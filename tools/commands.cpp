@@ -1,0 +1,126 @@
+// tools/commands.cpp — run, diff and list: load the scenario (bad input → exit 2), drive it through
+// tools/driver, print a short report whose last line is the summary (trace-hash for a simulated run).
+#include "tools/commands.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+
+#include "scenarios/registry.hpp"
+#include "tools/driver.hpp"
+#include "tools/trace_format.hpp"
+
+namespace iosim::cli {
+namespace {
+
+int bad_input(const std::string& message) {
+  std::fprintf(stderr, "iosim: %s\n", message.c_str());
+  return exit_bad_input;
+}
+
+void print_run(const ScenarioSpec& spec, const RunReport& report) {
+  fmt::print("backend   {}", report.backend);
+  if (report.sim) {
+    fmt::print(" (seed {}, strategy {}, loopback latency {}us)", report.seed, report.strategy, spec.network.latency_us);
+  }
+  fmt::print("\nclients   {}\n", report.observation.summary());
+  if (report.sim) {
+    const SimOutcome& sim = *report.sim;
+    fmt::print("run       {}: {} scheduling steps, {} choices, {} events, {:.3f} ms virtual\n",
+               sim::outcome_name(sim.run.outcome), sim.run.steps, sim.choices.size(), sim.event_count,
+               static_cast<double>(sim.run.end_time_ns) / 1e6);
+  }
+  for (const CheckResult& check : report.checks) {
+    fmt::print("check     {:<20} {}  {}\n", check.check, check.passed ? "pass" : "FAIL", check.detail);
+  }
+}
+
+std::filesystem::path scenario_directory() {
+  if (const char* dir = std::getenv("IOSIM_SCENARIO_DIR")) return dir;
+  if (std::filesystem::is_directory("scenarios")) return "scenarios";
+  return std::filesystem::path(IOSIM_SOURCE_DIR) / "scenarios";
+}
+
+}  // namespace
+
+int run_command(const RunOptions& options) {
+  Result<ScenarioSpec> loaded = load_scenario_file(options.scenario);
+  if (!loaded) return bad_input(loaded.status().message());
+  const ScenarioSpec& spec = loaded.value();
+  const bool wants_trace = !options.trace_out.empty() || options.explain;
+  if (wants_trace && options.backend != "sim") return bad_input("--trace-out and --explain need --backend sim");
+  std::ofstream trace_file;
+  if (!options.trace_out.empty()) {
+    trace_file.open(options.trace_out);
+    if (!trace_file) return bad_input(fmt::format("--trace-out {}: cannot open for writing", options.trace_out));
+  }
+  fmt::print("scenario  {}: {}\n", spec.name, spec.description);
+  const RunRequest request{options.backend, options.seed, options.strategy, wants_trace};
+  const RunReport report = run_scenario(spec, request, [&](SimOs& os) {
+    if (trace_file.is_open()) write_trace_jsonl(trace_file, os);
+    if (!options.explain) return;
+    const auto& events = os.trace().events();
+    const std::size_t shown = std::min<std::size_t>(events.size(), static_cast<std::size_t>(options.explain_lines));
+    fmt::print("timeline  (first {} of {} events; --trace-out F writes them all)\n", shown, events.size());
+    for (std::size_t i = 0; i < shown; ++i) fmt::print("{}\n", format_event(os, events[i]));
+  });
+  print_run(spec, report);
+  if (trace_file.is_open()) {
+    trace_file.close();
+    if (!trace_file) return bad_input(fmt::format("--trace-out {}: write failed", options.trace_out));
+    fmt::print("trace     written to {}\n", options.trace_out);
+  }
+  fmt::print("result    {}\n", report.passed ? "pass" : "FAIL");
+  if (!report.passed) fmt::print("reproduce: {}\n", reproduce_command(spec, report));
+  if (report.sim) fmt::print("trace-hash: {:016x}\n", report.sim->trace_hash);
+  return report.passed ? exit_holds : exit_check_failed;
+}
+
+int diff_command(const DiffOptions& options) {
+  Result<ScenarioSpec> loaded = load_scenario_file(options.scenario);
+  if (!loaded) return bad_input(loaded.status().message());
+  const ScenarioSpec& spec = loaded.value();
+  fmt::print("scenario  {}: {}\n", spec.name, spec.description);
+  const RunReport simulated = run_scenario(spec, RunRequest{"sim", options.seed, std::nullopt, false});
+  print_run(spec, simulated);
+  const RunReport native = run_scenario(spec, RunRequest{"linux", std::nullopt, std::nullopt, false});
+  print_run(spec, native);
+  const std::vector<std::string> differences = compare_observations(simulated.observation, native.observation);
+  for (const std::string& difference : differences) fmt::print("differs   {}\n", difference);
+  if (!simulated.passed) fmt::print("reproduce: {}\n", reproduce_command(spec, simulated));
+  if (!native.passed) fmt::print("reproduce: {}\n", reproduce_command(spec, native));
+  const bool holds = differences.empty() && simulated.passed && native.passed;
+  fmt::print("diff: {} ({} clients compared; sim {}, linux {})\n", differences.empty() ? "equal" : "DIFFERENT",
+             simulated.observation.clients.size(), simulated.passed ? "pass" : "FAIL", native.passed ? "pass" : "FAIL");
+  return holds ? exit_holds : exit_check_failed;
+}
+
+int list_command() {
+  fmt::print("applications (the \"app\" of a scenario file):\n");
+  for (const AppInfo& app : apps()) {
+    fmt::print("  {:<28} {}\n", app.name, app.description);
+    for (const AppParam& param : app.params) {
+      fmt::print("  {:<28}   param {} (default {}, {}..{}): {}\n", "", param.name, param.default_value,
+                 param.min_value, param.max_value, param.description);
+    }
+  }
+  const std::filesystem::path directory = scenario_directory();
+  std::vector<std::filesystem::path> files;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(directory, error)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  fmt::print("scenarios in {}:\n", directory.string());
+  for (const auto& path : files) {
+    Result<ScenarioSpec> loaded = load_scenario_file(path.string());
+    fmt::print("  {:<44} {}\n", path.string(), loaded ? loaded.value().description : "(invalid: " + loaded.status().message() + ")");
+  }
+  fmt::print("{} applications, {} scenarios\n", apps().size(), files.size());
+  return exit_holds;
+}
+
+}  // namespace iosim::cli

@@ -1,0 +1,100 @@
+// tools/driver.cpp — scenario runs on SimOs and LinuxOs, the driver-level check (all_tasks_finished),
+// and the comparison behind `iosim diff`.
+#include "tools/driver.hpp"
+
+#include <fmt/format.h>
+
+#include "backends/linux/linux_os.hpp"
+
+namespace iosim {
+namespace {
+
+CheckResult check_all_tasks_finished(const RunReport& report) {
+  CheckResult result{"all_tasks_finished", true, "every thread returned"};
+  if (!report.sim) return result;  // natively, run_echo_workload returning means every thread was joined
+  const sim::RunResult& run = report.sim->run;
+  if (run.outcome == sim::RunResult::Outcome::completed) return result;
+  result.passed = false;
+  result.detail = fmt::format("run stopped: {}", sim::outcome_name(run.outcome));
+  if (!run.failure.empty()) result.detail += " (" + run.failure + ")";
+  for (const sim::BlockedTask& task : run.blocked) {
+    result.detail += fmt::format("; {} waits on {}", task.name, task.channel);
+  }
+  return result;
+}
+
+void judge(const ScenarioSpec& spec, RunReport& report) {
+  report.checks = evaluate_checks(spec, report.observation);
+  for (const std::string& check : spec.checks) {
+    if (check == "all_tasks_finished") report.checks.push_back(check_all_tasks_finished(report));
+  }
+  report.passed = true;
+  for (const CheckResult& check : report.checks) report.passed = report.passed && check.passed;
+}
+
+}  // namespace
+
+SimConfig sim_config_for(const ScenarioSpec& spec, const RunRequest& request) {
+  SimConfig config;
+  config.seed = request.seed.value_or(spec.sim.seed);
+  config.strategy = request.strategy.value_or(spec.sim.strategy);
+  config.capture_trace = request.capture_trace;
+  config.kernel.latency_ns = spec.network.latency_us * 1000;
+  config.limits.step_max = spec.sim.step_max;
+  return config;
+}
+
+RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
+                       const std::function<void(SimOs&)>& inspect) {
+  RunReport report;
+  report.backend = request.backend;
+  report.seed = request.seed.value_or(spec.sim.seed);
+  report.strategy = request.strategy.value_or(spec.sim.strategy);
+  if (request.backend == "linux") {
+    LinuxOs os;
+    report.observation = run_echo_workload(os, spec);
+  } else {
+    SimOs os(sim_config_for(spec, request));
+    Observation observation;
+    report.sim = os.run([&] { observation = run_echo_workload(os, spec); });
+    report.observation = std::move(observation);
+    if (inspect) inspect(os);
+  }
+  judge(spec, report);
+  return report;
+}
+
+std::string reproduce_command(const ScenarioSpec& spec, const RunReport& report) {
+  std::string command = fmt::format("iosim run {}", spec.path.empty() ? spec.name : spec.path);
+  if (report.backend != "sim") return command + " --backend " + report.backend;
+  return command + fmt::format(" --seed {} --strategy {}", report.seed, report.strategy);
+}
+
+std::vector<std::string> compare_observations(const Observation& sim, const Observation& native) {
+  std::vector<std::string> differences;
+  if (sim.server_error != native.server_error) {
+    differences.push_back(fmt::format("server error: sim \"{}\", linux \"{}\"", sim.server_error, native.server_error));
+  }
+  if (sim.clients.size() != native.clients.size()) {
+    differences.push_back(fmt::format("clients: sim {}, linux {}", sim.clients.size(), native.clients.size()));
+    return differences;
+  }
+  for (std::size_t i = 0; i < sim.clients.size(); ++i) {
+    const ClientReport& a = sim.clients[i];
+    const ClientReport& b = native.clients[i];
+    const auto field = [&](std::string_view name, auto sim_value, auto native_value) {
+      if (sim_value != native_value) {
+        differences.push_back(fmt::format("client-{} {}: sim {}, linux {}", a.client, name, sim_value, native_value));
+      }
+    };
+    field("connected", a.connected, b.connected);
+    field("bytes_sent", a.bytes_sent, b.bytes_sent);
+    field("bytes_received", a.bytes_received, b.bytes_received);
+    field("echoed_in_order", a.echoed_in_order, b.echoed_in_order);
+    field("transcript_hash", fmt::format("{:016x}", a.transcript_hash), fmt::format("{:016x}", b.transcript_hash));
+    field("error", '"' + a.error + '"', '"' + b.error + '"');
+  }
+  return differences;
+}
+
+}  // namespace iosim

@@ -1,0 +1,51 @@
+// tools/driver.hpp — runs a scenario on a backend and judges it: the one place the CLI and the tests turn a
+// ScenarioSpec into a verdict (observation, checks, and on the simulator the run's outcome and trace-hash).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backends/sim/sim_os.hpp"
+#include "scenarios/checks.hpp"
+#include "scenarios/scenario.hpp"
+#include "scenarios/workload.hpp"
+
+namespace iosim {
+
+struct RunRequest {
+  std::string backend = "sim";           // sim | linux
+  std::optional<std::uint64_t> seed;      // default: the scenario's sim.seed
+  std::optional<std::string> strategy;    // default: the scenario's sim.strategy
+  bool capture_trace = false;             // keep every event, for --trace-out and --explain
+};
+
+struct RunReport {
+  std::string backend;
+  std::uint64_t seed = 0;
+  std::string strategy;
+  Observation observation;
+  std::vector<CheckResult> checks;
+  bool passed = false;
+  std::optional<SimOutcome> sim;  // set on the simulator
+};
+
+// The SimConfig a scenario asks for (seed, strategy, latency, step limit).
+SimConfig sim_config_for(const ScenarioSpec& spec, const RunRequest& request);
+
+// Runs the scenario. `inspect` (simulator only) sees the SimOs after the run, before it is destroyed, to read
+// the captured trace. Never throws for a scenario that loaded: failures are in the report.
+RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
+                       const std::function<void(SimOs&)>& inspect = {});
+
+// "iosim run scenarios/x.json --seed 7 --strategy random": the command that replays this run.
+std::string reproduce_command(const ScenarioSpec& spec, const RunReport& report);
+
+// What the two backends' observations disagree on, one line each; empty when they agree.
+std::vector<std::string> compare_observations(const Observation& sim, const Observation& native);
+
+inline constexpr std::string_view backend_names[] = {"sim", "linux"};
+
+}  // namespace iosim

@@ -1,0 +1,19 @@
+// tools/trace_format.hpp — turning a captured run into text: one readable line per event (--explain) and
+// JSON lines (--trace-out), with task and object names resolved.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "backends/sim/sim_os.hpp"
+
+namespace iosim {
+
+// "   12.400us client-1    recv(5, 4096) = 4096", "            server     sleeps on sk_sleep(tcp#3)" ...
+std::string format_event(SimOs& os, const sim::TraceEvent& event);
+
+// One JSON object per line: {"t_ns":..,"task":"client-1","kind":"sys_exit","name":"recv","object":"",
+// "arg0":4096,"arg1":0}. The first line is a header naming the format version.
+void write_trace_jsonl(std::ostream& out, SimOs& os);
+
+}  // namespace iosim

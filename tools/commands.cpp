@@ -62,10 +62,10 @@ int run_command(const RunOptions& options) {
   const RunReport report = run_scenario(spec, request, [&](SimOs& os) {
     if (trace_file.is_open()) write_trace_jsonl(trace_file, os);
     if (!options.explain) return;
-    const auto& events = os.trace().events();
-    const std::size_t shown = std::min<std::size_t>(events.size(), static_cast<std::size_t>(options.explain_lines));
-    fmt::print("timeline  (first {} of {} events; --trace-out F writes them all)\n", shown, events.size());
-    for (std::size_t i = 0; i < shown; ++i) fmt::print("{}\n", format_event(os, events[i]));
+    const std::vector<std::string> lines = format_timeline(os, static_cast<std::size_t>(options.explain_lines));
+    fmt::print("timeline  (first {} lines of {} events; --trace-out F writes every event as JSON)\n", lines.size(),
+               os.trace().events().size());
+    for (const std::string& line : lines) fmt::print("{}\n", line);
   });
   print_run(spec, report);
   if (trace_file.is_open()) {

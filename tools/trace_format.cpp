@@ -14,6 +14,35 @@ std::string task_label(SimOs& os, sim::task_id task) {
   return task == sim::no_task ? std::string("kernel") : std::string(os.scheduler().task_name(task));
 }
 
+// The meaning of a syscall event's two arguments (SimOs::enter passes them), for readable timelines.
+struct CallArguments {
+  std::string_view call, first, second;
+};
+constexpr CallArguments call_arguments[] = {
+    {"socket", "domain", "type"},    {"socketpair", "domain", "type"}, {"pipe2", "flags", ""},
+    {"bind", "fd", "port"},          {"listen", "fd", "backlog"},      {"accept4", "fd", "flags"},
+    {"connect", "fd", "port"},       {"send", "fd", "len"},            {"recv", "fd", "len"},
+    {"read", "fd", "len"},           {"write", "fd", "len"},           {"shutdown", "fd", "how"},
+    {"close", "fd", ""},             {"dup", "fd", ""},                {"fcntl", "fd", "cmd"},
+    {"getsockopt", "fd", "option"},  {"setsockopt", "fd", "option"},   {"getsockname", "fd", ""},
+    {"getpeername", "fd", ""},       {"select", "nfds", "timeout_us"}, {"poll", "nfds", "timeout_ms"},
+    {"sleep", "ns", ""},             {"thread_join", "task", ""},
+};
+
+bool names_object(std::string_view call) {
+  return call.starts_with("mutex_") || call.starts_with("cond_");
+}
+
+std::string call_text(SimOs& os, std::string_view call, std::int64_t arg0, std::int64_t arg1) {
+  if (names_object(call)) return fmt::format("{}({})", call, os.trace().name(static_cast<std::uint32_t>(arg0)));
+  for (const CallArguments& arguments : call_arguments) {
+    if (arguments.call != call) continue;
+    if (arguments.second.empty()) return fmt::format("{}({}={})", call, arguments.first, arg0);
+    return fmt::format("{}({}={}, {}={})", call, arguments.first, arg0, arguments.second, arg1);
+  }
+  return fmt::format("{}()", call);
+}
+
 std::string describe(SimOs& os, const sim::TraceEvent& event) {
   const sim::Trace& trace = os.trace();
   const std::string_view subject = trace.name(event.subject);
@@ -21,7 +50,7 @@ std::string describe(SimOs& os, const sim::TraceEvent& event) {
   switch (event.kind) {
     case sim::EventKind::task_spawn: return fmt::format("starts thread {}", subject);
     case sim::EventKind::task_exit: return "returns";
-    case sim::EventKind::sys_enter: return fmt::format("{}({}, {})", subject, event.arg0, event.arg1);
+    case sim::EventKind::sys_enter: return call_text(os, subject, event.arg0, event.arg1) + " ...";
     case sim::EventKind::sys_exit:
       if (event.arg0 < 0) return fmt::format("{} = -1 {}", subject, errno_name(static_cast<int>(event.arg1)));
       return fmt::format("{} = {}", subject, event.arg0);
@@ -46,6 +75,35 @@ std::string describe(SimOs& os, const sim::TraceEvent& event) {
 std::string format_event(SimOs& os, const sim::TraceEvent& event) {
   return fmt::format("{:>12.3f}us {:<10} {}", static_cast<double>(event.time_ns) / 1000.0, task_label(os, event.task),
                      describe(os, event));
+}
+
+std::vector<std::string> format_timeline(SimOs& os, std::size_t line_max) {
+  // A call that returns without anything happening in between prints as one line "call(args) = result";
+  // one that sleeps prints its entry, what it waited on and who woke it, then its result.
+  const auto& events = os.trace().events();
+  std::vector<std::string> lines;
+  std::vector<const sim::TraceEvent*> pending_enter;
+  for (std::size_t i = 0; i < events.size() && lines.size() < line_max; ++i) {
+    const sim::TraceEvent& event = events[i];
+    if (event.task >= pending_enter.size()) pending_enter.resize(event.task + 1, nullptr);
+    if (event.kind == sim::EventKind::sys_enter) {
+      pending_enter[event.task] = &event;
+      continue;
+    }
+    const sim::TraceEvent* enter = pending_enter[event.task];
+    pending_enter[event.task] = nullptr;
+    if (event.kind == sim::EventKind::sys_exit && enter) {
+      const std::string_view call = os.trace().name(event.subject);
+      const std::string result = event.arg0 < 0 ? fmt::format("-1 {}", errno_name(static_cast<int>(event.arg1)))
+                                                : fmt::format("{}", event.arg0);
+      lines.push_back(fmt::format("{:>12.3f}us {:<10} {} = {}", static_cast<double>(event.time_ns) / 1000.0,
+                                  task_label(os, event.task), call_text(os, call, enter->arg0, enter->arg1), result));
+      continue;
+    }
+    if (enter) lines.push_back(format_event(os, *enter));
+    if (lines.size() < line_max) lines.push_back(format_event(os, event));
+  }
+  return lines;
 }
 
 void write_trace_jsonl(std::ostream& out, SimOs& os) {

@@ -4,6 +4,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "backends/sim/sim_os.hpp"
 
@@ -11,6 +12,9 @@ namespace iosim {
 
 // "   12.400us client-1    recv(5, 4096) = 4096", "            server     sleeps on sk_sleep(tcp#3)" ...
 std::string format_event(SimOs& os, const sim::TraceEvent& event);
+
+// The first line_max lines of a readable timeline: calls that return at once are folded into one line.
+std::vector<std::string> format_timeline(SimOs& os, std::size_t line_max);
 
 // One JSON object per line: {"t_ns":..,"task":"client-1","kind":"sys_exit","name":"recv","object":"",
 // "arg0":4096,"arg1":0}. The first line is a header naming the format version.

@@ -20,7 +20,7 @@ inline constexpr __poll_t DEFAULT_POLLMASK = POLL::IN | POLL::OUT | POLL::RDNORM
 
 class file : public std::enable_shared_from_this<file> {
  public:
-  file(kernel& k, std::uint32_t name, int f_flags) : k_(k), name_(name), f_flags(f_flags) {}
+  file(kernel& k, std::uint32_t name, int flags) : kernel_(k), trace_name_(name), f_flags(flags) {}
   virtual ~file() = default;
   file(const file&) = delete;
   file& operator=(const file&) = delete;
@@ -36,12 +36,12 @@ class file : public std::enable_shared_from_this<file> {
   virtual socket* as_socket() { return nullptr; }
 
   bool nonblocking() const { return (f_flags & O::NONBLOCK) != 0; }
-  std::uint32_t name() const { return name_; }
-  kernel& k() const { return k_; }
+  std::uint32_t name() const { return trace_name_; }
+  kernel& k() const { return kernel_; }
 
  private:
-  kernel& k_;
-  std::uint32_t name_;
+  kernel& kernel_;
+  std::uint32_t trace_name_;
 
  public:
   int f_flags;  // O_NONBLOCK and the access mode, as in Linux (changed by fcntl(F_SETFL))

@@ -65,6 +65,17 @@ class SimMutex final : public Mutex {
     os_.leave(c_mutex_lock, 0);
   }
   void unlock() override {
+    if (unwinding()) {
+      release();
+      return;
+    }
+    os_.enter(c_mutex_unlock, channel_, 0);
+    release();
+    os_.leave(c_mutex_unlock, 0);
+  }
+  // Gives the mutex up and wakes the first waiter, with no scheduling point: CondVar::wait relies on that to
+  // release the mutex and go to sleep atomically (else a notify could slip in between and be lost).
+  void release() {
     sim::Scheduler& scheduler = os_.scheduler();
     if (owner_ != scheduler.current()) {
       IOSIM_ASSERT(unwinding() || scheduler.killed(), "iosim::Mutex unlocked by a thread that does not own it");
@@ -75,10 +86,6 @@ class SimMutex final : public Mutex {
       const sim::task_id next = waiters_.front();
       waiters_.pop_front();
       scheduler.wake(next, channel_);
-    }
-    if (!unwinding()) {
-      os_.enter(c_mutex_unlock, channel_, 0);
-      os_.leave(c_mutex_unlock, 0);
     }
   }
 
@@ -97,7 +104,9 @@ class SimCondVar final : public CondVar {
     os_.enter(c_cond_wait, channel_, 0);
     sim::Scheduler& scheduler = os_.scheduler();
     waiters_.push_back(scheduler.current());
-    mutex.unlock();
+    auto* sim_mutex = dynamic_cast<SimMutex*>(&mutex);
+    IOSIM_ASSERT(sim_mutex != nullptr, "CondVar::wait with a Mutex from another Os");
+    sim_mutex->release();  // atomically with the block below: no scheduling point in between
     scheduler.block(channel_);
     std::erase(waiters_, scheduler.current());
     if (scheduler.killed()) throw sim::TaskKilled{};

@@ -8,6 +8,19 @@
 
 namespace {
 
+// --seed takes the full unsigned 64-bit range; CLI11 would wrap "-5" around, so digits only.
+const CLI::Validator seed_digits(
+    [](std::string& text) -> std::string {
+      const bool digits = !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits || (text.size() == 20 && text > "18446744073709551615")) {
+        return "must be an unsigned 64-bit integer, got '" + text + "'";
+      }
+      return {};
+    },
+    "UINT64", "seed");
+
+bool is_command(const std::string& word) { return word == "run" || word == "diff" || word == "list"; }
+
 constexpr const char* overview =
     "iosim: a deterministic simulator of the operating system's I/O interface.\n"
     "Runs bundled server applications on a virtual Linux kernel driven by one seed (same seed, same run,\n"
@@ -17,7 +30,7 @@ constexpr const char* overview =
 void add_run(CLI::App& app, iosim::cli::RunOptions& options) {
   CLI::App* run = app.add_subcommand("run", "Run a scenario once and check it; the last line is its trace-hash");
   run->add_option("scenario", options.scenario, "Scenario file (JSON), e.g. scenarios/echo_select.json")->required();
-  run->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)");
+  run->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")->check(seed_digits);
   run->add_option("--strategy", options.strategy, "Scheduling strategy")->check(CLI::IsMember({"random", "rr"}));
   run->add_option("--backend", options.backend, "Where to run: the simulator or the real Linux kernel")
       ->check(CLI::IsMember({"sim", "linux"}))
@@ -32,7 +45,7 @@ void add_run(CLI::App& app, iosim::cli::RunOptions& options) {
 void add_diff(CLI::App& app, iosim::cli::DiffOptions& options) {
   CLI::App* diff = app.add_subcommand("diff", "Run a scenario on the simulator and on Linux; compare what clients saw");
   diff->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
-  diff->add_option("--seed", options.seed, "Schedule seed for the simulator run");
+  diff->add_option("--seed", options.seed, "Schedule seed for the simulator run")->check(seed_digits);
 }
 
 }  // namespace
@@ -46,6 +59,11 @@ int main(int argc, char** argv) {
   add_run(app, run_options);
   add_diff(app, diff_options);
   app.add_subcommand("list", "List the bundled applications and scenario files");
+  if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
+    std::fprintf(stderr, "iosim: unknown command '%s' (commands: run, diff, list)\nRun 'iosim --help' for usage.\n",
+                 argv[1]);
+    return iosim::cli::exit_bad_input;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

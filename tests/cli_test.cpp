@@ -1,0 +1,160 @@
+// tests/cli_test.cpp — the CLI contract of DESIGN.md, end to end on the built binary: exit codes 0/1/2, the
+// trace-hash as the last line of a simulated run, reproduce lines that reproduce, and bad input that never
+// crashes and names what is wrong.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+
+namespace {
+
+struct Outcome {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+  std::string last_line() const {
+    const std::size_t end = output.find_last_not_of('\n');
+    if (end == std::string::npos) return "";
+    const std::size_t start = output.rfind('\n', end);
+    return output.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  }
+};
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value ? value : fallback;
+}
+
+const std::string source_dir = env_or("IOSIM_SOURCE_DIR", ".");
+const std::string cli = env_or("IOSIM_CLI", "./iosim");
+
+Outcome iosim(const std::string& arguments) {
+  const std::string command = "cd '" + source_dir + "' && '" + cli + "' " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return {-1, "popen failed"};
+  std::string output;
+  std::array<char, 4096> buffer;
+  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+}
+
+std::string write_temp(const std::string& name, const std::string& content) {
+  const auto path = std::filesystem::temp_directory_path() / ("iosim_cli_test_" + name);
+  std::ofstream(path, std::ios::binary) << content;
+  return path.string();
+}
+
+const std::regex trace_hash_line("trace-hash: [0-9a-f]{16}");
+
+TEST(Cli, RunPassesAndEndsWithTheTraceHash) {
+  const Outcome run = iosim("run scenarios/echo_poll.json --seed 3");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(std::regex_match(run.last_line(), trace_hash_line)) << run.last_line();
+}
+
+TEST(Cli, SameSeedSameHashOtherSeedOtherHash) {
+  const Outcome first = iosim("run scenarios/echo_select.json --seed 5");
+  const Outcome again = iosim("run scenarios/echo_select.json --seed 5");
+  const Outcome other = iosim("run scenarios/echo_select.json --seed 6");
+  EXPECT_EQ(first.last_line(), again.last_line());
+  EXPECT_NE(first.last_line(), other.last_line());
+}
+
+TEST(Cli, AFailedCheckExitsOneWithAReproduceLineThatReproduces) {
+  // A step limit far too small for the workload: the run stops and all_tasks_finished fails.
+  const std::string path = write_temp("starved.json", R"({"app": "echo_select", "sim": {"step_max": 50}})");
+  const Outcome run = iosim("run " + path + " --seed 9");
+  ASSERT_EQ(run.exit_code, 1) << run.output;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(run.output, match, std::regex("reproduce: iosim (run [^\n]+)"))) << run.output;
+  const Outcome replay = iosim(match[1].str());
+  EXPECT_EQ(replay.exit_code, 1);
+  EXPECT_EQ(replay.last_line(), run.last_line());
+  EXPECT_NE(run.output.find("step_limit"), std::string::npos) << run.output;
+}
+
+TEST(Cli, LinuxBackendRunsTheSameApplication) {
+  const Outcome run = iosim("run scenarios/echo_blocking_threads.json --backend linux");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.last_line(), "result    pass");
+}
+
+TEST(Cli, DiffReportsEqual) {
+  const Outcome diff = iosim("diff scenarios/echo_nonblocking_poll_loop.json");
+  EXPECT_EQ(diff.exit_code, 0) << diff.output;
+  EXPECT_NE(diff.last_line().find("diff: equal"), std::string::npos) << diff.last_line();
+}
+
+TEST(Cli, ListNamesEveryBundledApp) {
+  const Outcome list = iosim("list");
+  EXPECT_EQ(list.exit_code, 0);
+  for (const char* app : {"echo_blocking_threads", "echo_nonblocking_poll_loop", "echo_select", "echo_poll"}) {
+    EXPECT_NE(list.output.find(app), std::string::npos) << app;
+  }
+}
+
+TEST(Cli, HelpExitsZeroEverywhere) {
+  for (const char* arguments : {"--help", "run --help", "diff --help", "list --help"}) {
+    const Outcome help = iosim(arguments);
+    EXPECT_EQ(help.exit_code, 0) << arguments;
+    EXPECT_NE(help.output.find("Usage"), std::string::npos) << arguments << "\n" << help.output;
+  }
+}
+
+TEST(Cli, TraceOutWritesJsonLines) {
+  const std::string path = (std::filesystem::temp_directory_path() / "iosim_cli_test_trace.jsonl").string();
+  const Outcome run = iosim("run scenarios/echo_poll.json --seed 2 --trace-out " + path);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::ifstream trace(path);
+  std::string header, event;
+  std::getline(trace, header);
+  std::getline(trace, event);
+  EXPECT_NE(header.find("\"format\":\"iosim-trace\""), std::string::npos) << header;
+  EXPECT_NE(event.find("\"kind\":\"task_spawn\""), std::string::npos) << event;
+}
+
+struct BadInput {
+  const char* name;
+  std::string arguments;
+  const char* expected_message;
+};
+
+class CliBadInput : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(CliBadInput, ExitsTwoWithAClearMessage) {
+  const Outcome run = iosim(GetParam().arguments);
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find(GetParam().expected_message), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("terminate"), std::string::npos) << run.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CliBadInput,
+    ::testing::Values(
+        BadInput{"NoCommand", "", "iosim"},
+        BadInput{"UnknownCommand", "frobnicate", "frobnicate"},
+        BadInput{"MissingFile", "run scenarios/no_such_file.json", "no_such_file.json"},
+        BadInput{"TruncatedJson", "run " + write_temp("truncated.json", "{\"app\": \"echo_select\", \"workload\": {"),
+                 "truncated.json:1:"},
+        BadInput{"BinaryGarbage", "run " + write_temp("garbage.json", std::string("\x7f" "ELF\x02\x01\x00\xff\xfe", 9)),
+                 "garbage.json"},
+        BadInput{"UnknownApp", "run " + write_temp("unknown_app.json", R"({"app": "echo_nope"})"), "echo_nope"},
+        BadInput{"BadNumber", "run " + write_temp("bad_number.json", R"({"app": "echo_poll", "workload": {"clients": "abc"}})"),
+                 "workload.clients"},
+        BadInput{"SeedNotANumber", "run scenarios/echo_poll.json --seed abc", "--seed"},
+        BadInput{"SeedNegative", "run scenarios/echo_poll.json --seed -5", "unsigned 64-bit"},
+        BadInput{"SeedTooLarge", "run scenarios/echo_poll.json --seed 18446744073709551616", "unsigned 64-bit"},
+        BadInput{"UnknownStrategy", "run scenarios/echo_poll.json --strategy bogus", "--strategy"},
+        BadInput{"UnknownBackend", "run scenarios/echo_poll.json --backend bogus", "--backend"},
+        BadInput{"TraceOutUnwritable", "run scenarios/echo_poll.json --trace-out /nonexistent/dir/t.jsonl",
+                 "/nonexistent/dir/t.jsonl"},
+        BadInput{"ExplainOnLinux", "run scenarios/echo_poll.json --backend linux --explain", "--backend sim"}),
+    [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });
+
+}  // namespace

@@ -78,30 +78,24 @@ std::string format_event(SimOs& os, const sim::TraceEvent& event) {
 }
 
 std::vector<std::string> format_timeline(SimOs& os, std::size_t line_max) {
-  // A call that returns without anything happening in between prints as one line "call(args) = result";
-  // one that sleeps prints its entry, what it waited on and who woke it, then its result.
+  // A call whose exit is the very next event prints as one line "call(args) = result"; any other event
+  // prints on its own line, so the timeline stays in time order.
   const auto& events = os.trace().events();
   std::vector<std::string> lines;
-  std::vector<const sim::TraceEvent*> pending_enter;
   for (std::size_t i = 0; i < events.size() && lines.size() < line_max; ++i) {
     const sim::TraceEvent& event = events[i];
-    if (event.task >= pending_enter.size()) pending_enter.resize(event.task + 1, nullptr);
-    if (event.kind == sim::EventKind::sys_enter) {
-      pending_enter[event.task] = &event;
+    const bool folds = event.kind == sim::EventKind::sys_enter && i + 1 < events.size() &&
+                       events[i + 1].kind == sim::EventKind::sys_exit && events[i + 1].task == event.task;
+    if (!folds) {
+      lines.push_back(format_event(os, event));
       continue;
     }
-    const sim::TraceEvent* enter = pending_enter[event.task];
-    pending_enter[event.task] = nullptr;
-    if (event.kind == sim::EventKind::sys_exit && enter) {
-      const std::string_view call = os.trace().name(event.subject);
-      const std::string result = event.arg0 < 0 ? fmt::format("-1 {}", errno_name(static_cast<int>(event.arg1)))
-                                                : fmt::format("{}", event.arg0);
-      lines.push_back(fmt::format("{:>12.3f}us {:<10} {} = {}", static_cast<double>(event.time_ns) / 1000.0,
-                                  task_label(os, event.task), call_text(os, call, enter->arg0, enter->arg1), result));
-      continue;
-    }
-    if (enter) lines.push_back(format_event(os, *enter));
-    if (lines.size() < line_max) lines.push_back(format_event(os, event));
+    const sim::TraceEvent& exit = events[++i];
+    const std::string result = exit.arg0 < 0 ? fmt::format("-1 {}", errno_name(static_cast<int>(exit.arg1)))
+                                             : fmt::format("{}", exit.arg0);
+    lines.push_back(fmt::format("{:>12.3f}us {:<10} {} = {}", static_cast<double>(event.time_ns) / 1000.0,
+                                task_label(os, event.task),
+                                call_text(os, os.trace().name(event.subject), event.arg0, event.arg1), result));
   }
   return lines;
 }

@@ -33,10 +33,11 @@ void sock_def_wakeup(unix_sock& sk) {
   __wake_up(sk.k.runtime(), sk.wq, 1, 0, nullptr);
 }
 
-// Linux unix_writable: a quarter of sk_sndbuf in flight at most. It does not look at the peer at all, so
-// a socket whose peer is gone is writable (the peer's release freed our skbs) and send reports EPIPE.
+// Linux unix_writable: a quarter of sk_sndbuf in flight at most, counting the refcount's initial 1. It does
+// not look at the peer at all, so a socket whose peer is gone is writable (the peer's release freed our
+// skbs) and send reports EPIPE.
 bool unix_writable(const unix_sock& sk) {
-  return sk.sk_state != TCP_LISTEN && (sk.wmem_alloc << 2) <= static_cast<std::size_t>(sk.sk_sndbuf);
+  return sk.sk_state != TCP_LISTEN && ((sk.wmem_alloc + 1) << 2) <= static_cast<std::size_t>(sk.sk_sndbuf);
 }
 
 // Linux unix_write_space (sk->sk_write_space), run each time one of our skbs is freed.
@@ -48,9 +49,26 @@ void unix_write_space(unix_sock& sk) {
 // Linux sock_wfree, the destructor of a consumed or purged skb: return its bytes to the sender.
 void sock_wfree(unix_skb& skb) {
   unix_sock& owner = *skb.owner;
-  IOSIM_ASSERT(owner.wmem_alloc >= skb.data.size(), "sk_wmem_alloc underflow");
-  owner.wmem_alloc -= skb.data.size();
+  IOSIM_ASSERT(owner.wmem_alloc >= skb.truesize, "sk_wmem_alloc underflow");
+  owner.wmem_alloc -= skb.truesize;
   unix_write_space(owner);
+}
+
+// Linux kmalloc_size_roundup for the kmalloc-* caches an skb head can come from (up to one page).
+std::size_t kmalloc_size_roundup(std::size_t size) {
+  static constexpr std::size_t caches[] = {8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096};
+  for (const std::size_t cache : caches)
+    if (size <= cache) return cache;
+  IOSIM_ASSERT(false, "skb head larger than a page");
+  return size;
+}
+
+// Linux SKB_DATA_ALIGN (to SMP_CACHE_BYTES, 64 on x86-64) and PAGE_ALIGN.
+std::size_t skb_data_align(std::size_t size) {
+  return (size + 63) & ~std::size_t{63};
+}
+std::size_t page_align(std::size_t size) {
+  return (size + skb_page_bytes - 1) & ~(skb_page_bytes - 1);
 }
 
 // The payload of the next skb of unix_stream_sendmsg: "keep two messages in the pipe so it schedules
@@ -88,6 +106,14 @@ void unix_release_sock(unix_sock& sk) {
 }
 
 }  // namespace
+
+std::size_t unix_skb_truesize(std::size_t size) {
+  // unix_stream_sendmsg's split: what does not fit a one-page head goes to page fragments, page-aligned.
+  const std::size_t over_head = size > unix_skb_max_head_bytes ? size - unix_skb_max_head_bytes : 0;
+  const std::size_t data_len = std::min(size, page_align(over_head));
+  const std::size_t head = kmalloc_size_roundup(skb_data_align(size - data_len) + skb_shared_info_bytes);
+  return head + sk_buff_bytes + page_align(data_len);  // __alloc_skb, then alloc_skb_with_frags
+}
 
 unix_sock::unix_sock(kernel& k_, std::uint32_t name_) : sock(k_, AF::UNIX, SOCK::STREAM, name_) {
   // Linux sock_init_data: net.core.wmem_default / rmem_default.
@@ -216,7 +242,8 @@ long unix_stream_socket::sendmsg(const void* buf, std::size_t len, int flags) {
     unix_skb& skb = other->receive_queue.emplace_back();
     skb.owner = unix_sk;  // skb_set_owner_w
     skb.data.assign(bytes + sent, bytes + sent + size);
-    u.wmem_alloc += size;
+    skb.truesize = unix_skb_truesize(size);
+    u.wmem_alloc += skb.truesize;
     k().trace_event(u.names.send, u.name, static_cast<std::int64_t>(size),
                     static_cast<std::int64_t>(u.wmem_alloc));
     sock_def_readable(*other);
@@ -238,7 +265,7 @@ std::size_t unix_stream_socket::unix_stream_peek(char* out, std::size_t len) con
 
 std::size_t unix_stream_socket::unix_stream_consume(char* out, std::size_t len) {
   // Copies from the head skb and marks it consumed; a fully read skb is unlinked and freed, which gives the
-  // sender its bytes back (sock_wfree). An skb is uncharged only as a whole, as in Linux.
+  // sender its truesize back (sock_wfree). An skb is uncharged only as a whole, as in Linux.
   unix_skb& head = unix_sk->receive_queue.front();
   const std::size_t chunk = std::min(head.unix_skb_len(), len);
   if (chunk > 0) std::memcpy(out, head.data.data() + head.consumed, chunk);
@@ -252,6 +279,8 @@ std::size_t unix_stream_socket::unix_stream_consume(char* out, std::size_t len) 
 }
 
 long unix_stream_socket::unix_stream_read_generic(void* buf, std::size_t len, int flags) {
+  // Linux unix_stream_read_generic: copy until `len`, stop early once `target` (sock_rcvlowat) bytes are in
+  // and the queue is empty; report what was copied, else the error that stopped us.
   unix_sock& u = *unix_sk;
   if (u.sk_state != TCP_ESTABLISHED) return -E::INVAL;
   const std::size_t target = u.sock_rcvlowat((flags & MSG::WAITALL) != 0, len);
@@ -278,7 +307,7 @@ long unix_stream_socket::unix_stream_read_generic(void* buf, std::size_t len, in
         return !u.receive_queue.empty() || u.sk_err != 0 || (u.sk_shutdown & RCV_SHUTDOWN) || u.dead;
       });
       if (error < 0) break;
-      continue;  // Linux "goto redo": the loop condition is not re-evaluated
+      continue;  // Linux "goto redo": look at the queue again
     }
     if (flags & MSG::PEEK) {
       copied += unix_stream_peek(out + copied, len - copied);

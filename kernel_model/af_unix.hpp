@@ -13,20 +13,32 @@
 
 namespace iosim::kernel {
 
+// x86-64 sizes behind Linux's skb memory accounting (include/linux/skbuff.h), all after SKB_DATA_ALIGN
+// (64-byte cache lines): struct skb_shared_info and struct sk_buff, and the page size.
+inline constexpr std::size_t skb_shared_info_bytes = 320;
+inline constexpr std::size_t sk_buff_bytes = 256;
+inline constexpr std::size_t skb_page_bytes = 4096;
 // The largest payload of one stream skb besides the (sk_sndbuf >> 1) - 64 rule of unix_stream_sendmsg:
-// SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ, i.e. (4096 - SKB_DATA_ALIGN(sizeof(skb_shared_info)) = 3776) + 32768
-// on x86-64 (the "allow fallback to order-0 allocations" cap).
-inline constexpr std::size_t unix_skb_max_head_bytes = 3776;
+// SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ (the "allow fallback to order-0 allocations" cap): a head of one page
+// minus skb_shared_info, plus 32 KiB of page fragments.
+inline constexpr std::size_t unix_skb_max_head_bytes = skb_page_bytes - skb_shared_info_bytes;  // 3776
 inline constexpr std::size_t unix_skb_frags_bytes = 32768;  // UNIX_SKB_FRAGS_SZ
 inline constexpr std::size_t unix_skb_payload_max_bytes = unix_skb_max_head_bytes + unix_skb_frags_bytes;
+
+// skb->truesize of a unix stream skb carrying `size` payload bytes, as sock_alloc_send_pskb builds it: a
+// kmalloc'ed head (kmalloc_size_roundup(SKB_DATA_ALIGN(head) + shared info)) plus struct sk_buff, plus
+// whole pages for the fragment part. Checked against SIOCOUTQ on Linux 6.x (e.g. 1 byte → 768, 4032 →
+// 4864, 36544 → 37120).
+std::size_t unix_skb_truesize(std::size_t size);
 
 struct unix_sock;
 
 // One queued send (Linux struct sk_buff with UNIXCB(skb).consumed). `owner` is skb->sk: the sender, whose
-// wmem_alloc this chunk is charged to until the reader has consumed all of it (sock_wfree).
+// wmem_alloc carries this skb's truesize until the reader has consumed all of it (sock_wfree).
 struct unix_skb {
   std::shared_ptr<unix_sock> owner;
   std::vector<char> data;
+  std::size_t truesize = 0;
   std::size_t consumed = 0;
   std::size_t unix_skb_len() const { return data.size() - consumed; }
 };
@@ -44,8 +56,8 @@ struct unix_sock final : sock {
   bool dead = false;                   // SOCK_DEAD: the file was released (sock_orphan)
   std::shared_ptr<unix_sock> peer;     // unix_peer(sk): holds the peer alive (sock_hold) until release
   std::deque<unix_skb> receive_queue;  // sk_receive_queue: skbs the peer sent us
-  // sk_wmem_alloc: payload bytes of the skbs we sent that the peer has not fully consumed. Linux counts
-  // skb->truesize (payload + sk_buff overhead) and starts at 1; iosim counts payload only.
+  // sk_wmem_alloc_get(sk): the truesize of the skbs we sent that the peer has not fully consumed (Linux's
+  // refcount sk_wmem_alloc is this plus the 1 it starts at; unix_writable reads the refcount).
   std::size_t wmem_alloc = 0;
   unix_trace_names names;
 

@@ -2,12 +2,13 @@
 // net/unix/af_unix.c: skb sizing and sender-side flow control, unix_poll, shutdown, release, recv order.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "kernel_model/af_unix.hpp"
 #include "kernel_model/kernel.hpp"
 #include "sim/prng.hpp"
 #include "sim/scheduler.hpp"
@@ -133,7 +134,7 @@ TEST_F(KernelUnixTest, SendCutsSkbsOfAtMostHalfSndbufMinus64AndTheHeadPlusFragsC
     EXPECT_EQ(sends[0].arg0, skb_payload_max_bytes);
     EXPECT_EQ(sends[1].arg0, skb_payload_max_bytes);
     EXPECT_EQ(sends[2].arg0, 100000 - 2 * skb_payload_max_bytes);
-    EXPECT_EQ(sends[2].arg1, 100000);  // sk_wmem_alloc: all of it is charged to the sender
+    EXPECT_EQ(sends[2].arg1, 103168);  // sk_wmem_alloc: truesizes 37120 + 37120 + 28928 (SIOCOUTQ on Linux)
     // With SO_SNDBUF 4096 (sk_sndbuf 8192) the half-buffer rule decides: 8192 / 2 - 64 = 4032.
     EXPECT_EQ(k.sys_setsockopt(sv[1], SOL::SOCKET, SO::SNDBUF, 4096), 0);
     EXPECT_EQ(k.sys_sendto(sv[1], data.data(), 5000, 0), 5000);
@@ -149,13 +150,14 @@ TEST_F(KernelUnixTest, NonblockingSendAllocatesWhileBelowSndbufSoItOvershoots) {
     int sv[2];
     make_pair(sv, SOCK::NONBLOCK);
     std::vector<char> data(1 << 20, 'x');
-    // Six 36544-byte skbs: the sixth is allocated at 182720 < 212992 and takes the total past sk_sndbuf.
+    // Six 36544-byte skbs (truesize 37120): the sixth is allocated at 185600 < 212992 in flight and takes
+    // the total past sk_sndbuf.
     EXPECT_EQ(k.sys_sendto(sv[0], data.data(), data.size(), 0), 6 * skb_payload_max_bytes);
     EXPECT_EQ(k.sys_sendto(sv[0], data.data(), 1, 0), -E::AGAIN);
-    // SO_SNDBUF 4096 → 8192: skbs of 4032 at 0, 4032 and 8064 (< 8192) bytes in flight.
+    // SO_SNDBUF 4096 → 8192: 4032-byte skbs (truesize 4864) allocated at 0 and 4864 in flight. Linux: 8064.
     EXPECT_EQ(k.sys_setsockopt(sv[1], SOL::SOCKET, SO::SNDBUF, 4096), 0);
     EXPECT_EQ(sockopt(sv[1], SO::SNDBUF), 8192);
-    EXPECT_EQ(k.sys_sendto(sv[1], data.data(), 100000, 0), 3 * 4032);
+    EXPECT_EQ(k.sys_sendto(sv[1], data.data(), 100000, 0), 2 * 4032);
   });
 }
 
@@ -168,23 +170,31 @@ TEST_F(KernelUnixTest, FreshPairPollsWritableOnly) {
   });
 }
 
-TEST_F(KernelUnixTest, WritableNeedsWmemAllocAtMostAQuarterOfSndbufAndSkbsFreeWhole) {
+TEST_F(KernelUnixTest, SkbTruesizeMatchesLinuxSiocoutq) {
+  // Payload → SIOCOUTQ after one send, measured on Linux 6.x x86-64.
+  const std::pair<std::size_t, std::size_t> measured[] = {
+      {1, 768},     {100, 768},   {192, 768},   {300, 1280},  {1152, 2304}, {1400, 2304},   {2000, 4352},
+      {3776, 4352}, {3777, 4864}, {4032, 4864}, {5000, 6400}, {8000, 8960}, {20000, 20736}, {36544, 37120}};
+  for (const auto& [payload, truesize] : measured)
+    EXPECT_EQ(kernel::unix_skb_truesize(payload), truesize) << payload;
+}
+
+TEST_F(KernelUnixTest, WritableNeedsAQuarterOfSndbufAndSkbsAreUnchargedWhole) {
   run_task([&] {
     int sv[2];
     make_pair(sv);
     EXPECT_EQ(k.sys_setsockopt(sv[0], SOL::SOCKET, SO::SNDBUF, 1024), 0);  // sk_sndbuf 4608 (SOCK_MIN_SNDBUF)
     EXPECT_EQ(sockopt(sv[0], SO::SNDBUF), 4608);
-    std::vector<char> data(1152, 'x');  // exactly a quarter of 4608: still writable
-    EXPECT_EQ(k.sys_sendto(sv[0], data.data(), data.size(), 0), 1152);
+    char buffer[100] = {};
+    EXPECT_EQ(k.sys_sendto(sv[0], buffer, 100, 0), 100);  // truesize 768: (768 + 1) * 4 <= 4608
     EXPECT_EQ(poll_now(sv[0]), writable);
-    EXPECT_EQ(k.sys_sendto(sv[0], data.data(), 1, 0), 1);  // 1153 * 4 > 4608
+    EXPECT_EQ(k.sys_sendto(sv[0], buffer, 100, 0), 100);  // (1536 + 1) * 4 > 4608
     EXPECT_EQ(poll_now(sv[0]), 0);
     EXPECT_EQ(poll_now(sv[1]), writable | readable);
     // Reading part of the first skb frees nothing: an skb is uncharged only when fully consumed.
-    char buffer[2000];
-    EXPECT_EQ(k.sys_recvfrom(sv[1], buffer, 100, 0), 100);
+    EXPECT_EQ(k.sys_recvfrom(sv[1], buffer, 50, 0), 50);
     EXPECT_EQ(poll_now(sv[0]), 0);
-    EXPECT_EQ(k.sys_recvfrom(sv[1], buffer, 1052, 0), 1052);  // first skb done: 1 byte left in flight
+    EXPECT_EQ(k.sys_recvfrom(sv[1], buffer, 50, 0), 50);
     EXPECT_EQ(poll_now(sv[0]), writable);
   });
 }
@@ -465,7 +475,7 @@ TEST_F(KernelUnixTest, RaisingSndbufWakesABlockedWriter) {
     sent = k.sys_sendto(sv[0], data.data(), data.size(), 0);
   });
   spawn("tuner", [&] {
-    wait_until_blocked(writer);  // 3 * 4032 bytes in flight against sk_sndbuf 8192
+    wait_until_blocked(writer);  // two 4032-byte skbs (truesize 9728) in flight against sk_sndbuf 8192
     EXPECT_EQ(k.sys_setsockopt(sv[0], SOL::SOCKET, SO::SNDBUF, 65536), 0);
   });
   expect_completed();
@@ -486,11 +496,29 @@ TEST_F(KernelUnixTest, WriterBlockedWhenThePeerClosesUnreadGetsItsPartialCountTh
     EXPECT_EQ(k.sys_close(sv[1]), 0);
     while (!scheduler.is_done(writer)) scheduler.yield();
     // sock_alloc_send_pskb consumed the ECONNRESET, but bytes already went out, so the count wins.
-    EXPECT_EQ(sent, 3 * 4032);
+    EXPECT_EQ(sent, 2 * 4032);
     EXPECT_EQ(sockopt(sv[0], SO::ERROR), 0);
     EXPECT_EQ(k.sys_sendto(sv[0], "x", 1, MSG::NOSIGNAL), -E::PIPE);
   });
   expect_completed();
+}
+
+TEST_F(KernelUnixTest, WriterBlockedBeforeSendingAnythingGetsEconnresetWhenThePeerClosesUnread) {
+  int sv[2];
+  long sent = 0;
+  const sim::task_id writer = spawn("writer", [&] {
+    make_pair(sv);
+    EXPECT_EQ(k.sys_setsockopt(sv[0], SOL::SOCKET, SO::SNDBUF, 4096), 0);
+    std::vector<char> data(100000, 'w');
+    EXPECT_EQ(k.sys_sendto(sv[0], data.data(), data.size(), MSG::DONTWAIT), 2 * 4032);
+    sent = k.sys_sendto(sv[0], data.data(), 100, 0);
+  });
+  spawn("closer", [&] {
+    wait_until_blocked(writer);
+    EXPECT_EQ(k.sys_close(sv[1]), 0);
+  });
+  expect_completed();
+  EXPECT_EQ(sent, -E::CONNRESET);  // sock_alloc_send_pskb checks sock_error before SEND_SHUTDOWN
 }
 
 TEST_F(KernelUnixTest, PollSleepsUntilDataArrives) {

@@ -52,8 +52,9 @@ class socket : public file {
   socket(kernel& k, std::uint32_t name, int f_flags, sock& sk);
   socket* as_socket() override { return this; }
 
-  // Linux sock_read_iter / sock_write_iter: read and write are recvmsg and sendmsg with no flags.
-  long read(void* buf, std::size_t len) override { return recvmsg(buf, len, 0); }
+  // Linux sock_read_iter / sock_write_iter: read and write are recvmsg and sendmsg with no flags, except
+  // that a zero-length read returns 0 at once (sock_read_iter: "if (!iov_iter_count(to)) return 0").
+  long read(void* buf, std::size_t len) override { return len == 0 ? 0 : recvmsg(buf, len, 0); }
   long write(const void* buf, std::size_t len) override { return sendmsg(buf, len, 0); }
 
   // --- proto_ops; the defaults are Linux's sock_no_* results ---

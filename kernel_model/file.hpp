@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "iosim/abi.hpp"
 #include "kernel_model/wait.hpp"
@@ -14,13 +15,15 @@ namespace iosim::kernel {
 class kernel;
 struct poll_table;
 class socket;
+struct epitem;
+struct eventpoll;
 
 // Linux's DEFAULT_POLLMASK: what vfs_poll reports for a file without a poll method.
 inline constexpr __poll_t DEFAULT_POLLMASK = POLL::IN | POLL::OUT | POLL::RDNORM | POLL::WRNORM;
 
 class file : public std::enable_shared_from_this<file> {
  public:
-  file(kernel& k, std::uint32_t name, int flags) : kernel_(k), trace_name_(name), f_flags(flags) {}
+  file(kernel& k, std::uint32_t name, int flags);
   virtual ~file() = default;
   file(const file&) = delete;
   file& operator=(const file&) = delete;
@@ -34,18 +37,29 @@ class file : public std::enable_shared_from_this<file> {
   // f_op->release: the last reference to this open file description is gone.
   virtual void release() {}
   virtual socket* as_socket() { return nullptr; }
+  // Linux is_file_epoll: the eventpoll behind an epoll file, or null.
+  virtual eventpoll* as_eventpoll() { return nullptr; }
+  // Linux file_can_poll: files without a poll method cannot be added to an epoll set (EPERM).
+  virtual bool can_poll() const { return true; }
 
   bool nonblocking() const { return (f_flags & O::NONBLOCK) != 0; }
+  // Creation order, for ordering epoll's items by (file, fd) deterministically (Linux compares pointers).
+  std::uint64_t id() const { return id_; }
   std::uint32_t name() const { return trace_name_; }
   kernel& k() const { return kernel_; }
 
  private:
   kernel& kernel_;
   std::uint32_t trace_name_;
+  std::uint64_t id_;
 
  public:
   int f_flags;  // O_NONBLOCK and the access mode, as in Linux (changed by fcntl(F_SETFL))
+  std::vector<epitem*> f_ep;  // Linux file->f_ep: the epoll items watching this file, in insertion order
 };
+
+// Linux eventpoll_release (called from __fput): drops every epoll item that watches `f`.
+void eventpoll_release(file& f);
 
 using file_ref = std::shared_ptr<file>;
 
@@ -53,6 +67,7 @@ using file_ref = std::shared_ptr<file>;
 template <class File, class... Args>
 std::shared_ptr<File> make_file(Args&&... args) {
   return std::shared_ptr<File>(new File(std::forward<Args>(args)...), [](File* f) {
+    if (!f->f_ep.empty()) eventpoll_release(*f);
     f->release();
     delete f;
   });

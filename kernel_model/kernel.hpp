@@ -34,6 +34,7 @@ struct kernel_config {
   int syn_retries = 6;                       // net.ipv4.tcp_syn_retries
   std::int64_t time_wait_ns = 60'000'000'000;   // TCP_TIMEWAIT_LEN
   std::int64_t timer_slack_ns = 50'000;      // current->timer_slack_ns (select/poll slack, traced only)
+  long epoll_watches_max = 1'000'000;        // fs.epoll.max_user_watches (ENOSPC beyond it)
 };
 
 // Blocking waits give up with one of these (0 means the condition holds).
@@ -54,8 +55,11 @@ class kernel {
   std::uint32_t intern(std::string_view name) { return runtime_.trace().intern(name); }
   // A kernel-level trace event (tcp state change, segment delivery, ...) attributed to the current task.
   void trace_event(std::uint32_t what, std::uint32_t object, std::int64_t arg0 = 0, std::int64_t arg1 = 0);
+  long epoll_watches = 0;  // epoll items alive (Linux: the user's epoll_watches counter)
+
   // A fresh number for naming objects in traces ("pipe#3"), deterministic in creation order.
   std::uint32_t next_object_number() { return ++object_count_; }
+  std::uint64_t next_file_id() { return ++file_count_; }
   // A write to a broken pipe or reset socket without MSG_NOSIGNAL. iosim treats SIGPIPE as ignored (as
   // LinuxOs sets it, and as servers do), so the call just returns EPIPE; the signal is traced.
   void send_sigpipe();
@@ -115,6 +119,11 @@ class kernel {
   int sys_getpeername(int fd, SockAddr* addr);
   int sys_select(int n, fd_set* inp, fd_set* outp, fd_set* exp, timeval* tvp);
   int sys_poll(pollfd* ufds, std::size_t nfds, int timeout_ms);
+  // fs/eventpoll.c and fs/eventfd.c (kernel_model/eventpoll.cpp, eventfd.cpp).
+  int sys_epoll_create1(int flags);
+  int sys_epoll_ctl(int epfd, int op, int fd, const epoll_event* event);
+  int sys_epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms);
+  int sys_eventfd2(unsigned int count, int flags);
 
  private:
   // Linux sockfd_lookup: the socket behind fd, or null with *error set to -EBADF / -ENOTSOCK.
@@ -126,6 +135,7 @@ class kernel {
   fdtable files_;
   std::unique_ptr<loopback_net> net_;
   std::uint32_t object_count_ = 0;
+  std::uint64_t file_count_ = 0;
   bool tearing_down_ = false;
   std::uint32_t name_timeout_ = 0;
   std::uint32_t name_kernel_ = 0;

@@ -19,6 +19,11 @@ void add_wait_queue_exclusive(wait_queue_head& wq_head, wait_queue_entry& wq_ent
   wq_head.head.push_back(wq_entry);
 }
 
+void __add_wait_queue_exclusive(wait_queue_head& wq_head, wait_queue_entry& wq_entry) {
+  wq_entry.flags |= WQ_FLAG_EXCLUSIVE;
+  wq_head.head.push_front(wq_entry);
+}
+
 void remove_wait_queue(wait_queue_head&, wait_queue_entry& wq_entry) {
   if (wq_entry.queued()) wq_entry.entry.unlink();
 }

@@ -47,6 +47,9 @@ struct wait_queue_head {
 void add_wait_queue(wait_queue_head& wq_head, wait_queue_entry& wq_entry);
 // Linux add_wait_queue_exclusive: sets WQ_FLAG_EXCLUSIVE and links at the tail.
 void add_wait_queue_exclusive(wait_queue_head& wq_head, wait_queue_entry& wq_entry);
+// Linux __add_wait_queue_exclusive: sets WQ_FLAG_EXCLUSIVE but links at the *head* (ep_poll uses it, which
+// is why epoll_wait sleepers are woken newest first).
+void __add_wait_queue_exclusive(wait_queue_head& wq_head, wait_queue_entry& wq_entry);
 void remove_wait_queue(wait_queue_head& wq_head, wait_queue_entry& wq_entry);
 
 // Linux __wake_up_common: calls every entry's func in order; an exclusive entry whose func returned

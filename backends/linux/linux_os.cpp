@@ -10,6 +10,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -30,18 +32,34 @@ namespace iosim {
 static_assert(E::PERM == EPERM && E::NOENT == ENOENT && E::INTR == EINTR && E::IO == EIO && E::BADF == EBADF);
 static_assert(E::AGAIN == EAGAIN && E::NOMEM == ENOMEM && E::ACCES == EACCES && E::FAULT == EFAULT);
 static_assert(E::EXIST == EEXIST && E::NOTDIR == ENOTDIR && E::INVAL == EINVAL && E::NFILE == ENFILE);
+static_assert(E::NOSPC == ENOSPC);
 static_assert(E::MFILE == EMFILE && E::PIPE == EPIPE && E::NOSYS == ENOSYS && E::LOOP == ELOOP);
 static_assert(E::NOTSOCK == ENOTSOCK && E::DESTADDRREQ == EDESTADDRREQ && E::MSGSIZE == EMSGSIZE);
-static_assert(E::PROTOTYPE == EPROTOTYPE && E::NOPROTOOPT == ENOPROTOOPT && E::PROTONOSUPPORT == EPROTONOSUPPORT);
+static_assert(E::PROTOTYPE == EPROTOTYPE && E::NOPROTOOPT == ENOPROTOOPT &&
+              E::PROTONOSUPPORT == EPROTONOSUPPORT);
 static_assert(E::OPNOTSUPP == EOPNOTSUPP && E::AFNOSUPPORT == EAFNOSUPPORT && E::ADDRINUSE == EADDRINUSE);
-static_assert(E::ADDRNOTAVAIL == EADDRNOTAVAIL && E::NETUNREACH == ENETUNREACH && E::CONNABORTED == ECONNABORTED);
-static_assert(E::CONNRESET == ECONNRESET && E::NOBUFS == ENOBUFS && E::ISCONN == EISCONN && E::NOTCONN == ENOTCONN);
+static_assert(E::ADDRNOTAVAIL == EADDRNOTAVAIL && E::NETUNREACH == ENETUNREACH &&
+              E::CONNABORTED == ECONNABORTED);
+static_assert(E::CONNRESET == ECONNRESET && E::NOBUFS == ENOBUFS && E::ISCONN == EISCONN &&
+              E::NOTCONN == ENOTCONN);
 static_assert(E::TIMEDOUT == ETIMEDOUT && E::CONNREFUSED == ECONNREFUSED && E::ALREADY == EALREADY);
 static_assert(E::INPROGRESS == EINPROGRESS);
 static_assert(POLL::IN == POLLIN && POLL::PRI == POLLPRI && POLL::OUT == POLLOUT && POLL::ERR == POLLERR);
 static_assert(POLL::HUP == POLLHUP && POLL::NVAL == POLLNVAL && POLL::RDNORM == POLLRDNORM);
 static_assert(POLL::RDBAND == POLLRDBAND && POLL::WRNORM == POLLWRNORM && POLL::WRBAND == POLLWRBAND);
 static_assert(POLL::MSG == POLLMSG && POLL::RDHUP == POLLRDHUP);
+static_assert(EPOLL::IN == EPOLLIN && EPOLL::PRI == EPOLLPRI && EPOLL::OUT == EPOLLOUT &&
+              EPOLL::ERR == EPOLLERR);
+static_assert(EPOLL::HUP == EPOLLHUP && EPOLL::RDNORM == EPOLLRDNORM && EPOLL::RDBAND == EPOLLRDBAND);
+static_assert(EPOLL::WRNORM == EPOLLWRNORM && EPOLL::WRBAND == EPOLLWRBAND && EPOLL::MSG == EPOLLMSG);
+static_assert(EPOLL::RDHUP == EPOLLRDHUP && EPOLL::EXCLUSIVE == EPOLLEXCLUSIVE &&
+              EPOLL::WAKEUP == EPOLLWAKEUP);
+static_assert(EPOLL::ONESHOT == EPOLLONESHOT && EPOLL::ET == EPOLLET);
+static_assert(EPOLL::CTL_ADD == EPOLL_CTL_ADD && EPOLL::CTL_DEL == EPOLL_CTL_DEL &&
+              EPOLL::CTL_MOD == EPOLL_CTL_MOD);
+static_assert(EPOLL::CLOEXEC == EPOLL_CLOEXEC);
+static_assert(EFD::SEMAPHORE == EFD_SEMAPHORE && EFD::NONBLOCK == EFD_NONBLOCK &&
+              EFD::CLOEXEC == EFD_CLOEXEC);
 static_assert(AF::UNIX == AF_UNIX && AF::INET == AF_INET);
 static_assert(SOCK::STREAM == SOCK_STREAM && SOCK::DGRAM == SOCK_DGRAM && SOCK::NONBLOCK == SOCK_NONBLOCK);
 static_assert(SOCK::CLOEXEC == SOCK_CLOEXEC);
@@ -50,7 +68,8 @@ static_assert(MSG::NOSIGNAL == MSG_NOSIGNAL);
 static_assert(SHUT::RD == SHUT_RD && SHUT::WR == SHUT_WR && SHUT::RDWR == SHUT_RDWR);
 static_assert(F::DUPFD == F_DUPFD && F::GETFD == F_GETFD && F::SETFD == F_SETFD && F::GETFL == F_GETFL);
 static_assert(F::SETFL == F_SETFL && F::FD_CLOEXEC_ == FD_CLOEXEC);
-static_assert(O::RDONLY == O_RDONLY && O::WRONLY == O_WRONLY && O::RDWR == O_RDWR && O::NONBLOCK == O_NONBLOCK);
+static_assert(O::RDONLY == O_RDONLY && O::WRONLY == O_WRONLY && O::RDWR == O_RDWR &&
+              O::NONBLOCK == O_NONBLOCK);
 static_assert(O::CLOEXEC == O_CLOEXEC);
 static_assert(SOL::SOCKET == SOL_SOCKET && IPPROTO::IP == IPPROTO_IP && IPPROTO::TCP == IPPROTO_TCP);
 static_assert(SO::REUSEADDR == SO_REUSEADDR && SO::TYPE == SO_TYPE && SO::ERROR == SO_ERROR);
@@ -61,6 +80,9 @@ static_assert(TCP::NODELAY == TCP_NODELAY);
 // select: our fd_set is glibc's bitmap word for word, so copying the words is the whole conversion.
 static_assert(FD_SETSIZE_ == FD_SETSIZE && sizeof(fd_set) == sizeof(::fd_set));
 static_assert(sizeof(pollfd) == sizeof(::pollfd));
+// epoll_wait converts in place, which needs the kernel's record to be no larger than ours (12 vs 16 bytes on
+// x86-64, where Linux packs struct epoll_event; 16 vs 16 elsewhere).
+static_assert(sizeof(::epoll_event) <= sizeof(epoll_event));
 
 namespace {
 
@@ -108,7 +130,8 @@ void copy_from_native(const ::fd_set* from, fd_set* to) {
 // rather than let std::thread call std::terminate, so the message names the thread.
 class LinuxThread final : public Thread {
  public:
-  LinuxThread(std::string name, std::function<void()> body) : name_(std::move(name)), thread_(std::move(body)) {
+  LinuxThread(std::string name, std::function<void()> body)
+      : name_(std::move(name)), thread_(std::move(body)) {
     // Linux limits thread names to 15 bytes plus NUL; the name only helps debuggers (top -H, gdb).
     pthread_setname_np(thread_.native_handle(), name_.substr(0, 15).c_str());
   }
@@ -160,22 +183,30 @@ LinuxOs::LinuxOs() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
-int LinuxOs::last_errno() const { return t_last_errno; }
+int LinuxOs::last_errno() const {
+  return t_last_errno;
+}
 
-int LinuxOs::socket(int domain, int type, int protocol) { return capture_errno(::socket(domain, type, protocol)); }
+int LinuxOs::socket(int domain, int type, int protocol) {
+  return capture_errno(::socket(domain, type, protocol));
+}
 
 int LinuxOs::socketpair(int domain, int type, int protocol, int sv[2]) {
   return capture_errno(::socketpair(domain, type, protocol, sv));
 }
 
-int LinuxOs::pipe2(int fds[2], int flags) { return capture_errno(::pipe2(fds, flags)); }
+int LinuxOs::pipe2(int fds[2], int flags) {
+  return capture_errno(::pipe2(fds, flags));
+}
 
 int LinuxOs::bind(int fd, const SockAddr& addr) {
   const sockaddr_in native = to_sockaddr_in(addr);
   return capture_errno(::bind(fd, reinterpret_cast<const sockaddr*>(&native), sizeof(native)));
 }
 
-int LinuxOs::listen(int fd, int backlog) { return capture_errno(::listen(fd, backlog)); }
+int LinuxOs::listen(int fd, int backlog) {
+  return capture_errno(::listen(fd, backlog));
+}
 
 int LinuxOs::accept4(int fd, SockAddr* peer, int flags) {
   sockaddr_storage native{};
@@ -198,19 +229,31 @@ long LinuxOs::recv(int fd, void* buf, std::size_t len, int flags) {
   return capture_errno(::recv(fd, buf, len, flags));
 }
 
-long LinuxOs::read(int fd, void* buf, std::size_t len) { return capture_errno(::read(fd, buf, len)); }
+long LinuxOs::read(int fd, void* buf, std::size_t len) {
+  return capture_errno(::read(fd, buf, len));
+}
 
-long LinuxOs::write(int fd, const void* buf, std::size_t len) { return capture_errno(::write(fd, buf, len)); }
+long LinuxOs::write(int fd, const void* buf, std::size_t len) {
+  return capture_errno(::write(fd, buf, len));
+}
 
-int LinuxOs::shutdown(int fd, int how) { return capture_errno(::shutdown(fd, how)); }
+int LinuxOs::shutdown(int fd, int how) {
+  return capture_errno(::shutdown(fd, how));
+}
 
 // No retry on EINTR: Linux releases the descriptor even when close reports EINTR, and a retry could close
 // an fd that another thread has just been given.
-int LinuxOs::close(int fd) { return capture_errno(::close(fd)); }
+int LinuxOs::close(int fd) {
+  return capture_errno(::close(fd));
+}
 
-int LinuxOs::dup(int fd) { return capture_errno(::dup(fd)); }
+int LinuxOs::dup(int fd) {
+  return capture_errno(::dup(fd));
+}
 
-int LinuxOs::fcntl(int fd, int cmd, int arg) { return capture_errno(::fcntl(fd, cmd, arg)); }
+int LinuxOs::fcntl(int fd, int cmd, int arg) {
+  return capture_errno(::fcntl(fd, cmd, arg));
+}
 
 int LinuxOs::getsockopt(int fd, int level, int name, int* value) {
   socklen_t length = sizeof(*value);
@@ -252,10 +295,9 @@ int LinuxOs::select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptf
   copy_to_native(exceptfds, &native_except);
   ::timeval native_timeout{};
   if (timeout != nullptr) native_timeout = {timeout->tv_sec, timeout->tv_usec};
-  const int ready = capture_errno(::select(nfds, readfds ? &native_read : nullptr,
-                                           writefds ? &native_write : nullptr,
-                                           exceptfds ? &native_except : nullptr,
-                                           timeout ? &native_timeout : nullptr));
+  const int ready =
+      capture_errno(::select(nfds, readfds ? &native_read : nullptr, writefds ? &native_write : nullptr,
+                             exceptfds ? &native_except : nullptr, timeout ? &native_timeout : nullptr));
   // Linux writes the unslept time back into the timeout (also on EINTR); pass that on as Linux does.
   if (timeout != nullptr) *timeout = {native_timeout.tv_sec, native_timeout.tv_usec};
   // On failure the kernel leaves the sets unmodified, so only copy results back on success.
@@ -278,13 +320,50 @@ int LinuxOs::poll(pollfd* fds, std::size_t nfds, int timeout_ms) {
   return ready;
 }
 
+int LinuxOs::epoll_create1(int flags) {
+  return capture_errno(::epoll_create1(flags));
+}
+
+int LinuxOs::epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
+  if (event == nullptr)
+    return capture_errno(::epoll_ctl(epfd, op, fd, nullptr));  // EPOLL_CTL_DEL (or EFAULT)
+  ::epoll_event native{};
+  native.events = event->events;
+  native.data.u64 = event->data;
+  return capture_errno(::epoll_ctl(epfd, op, fd, &native));
+}
+
+// The kernel writes its (smaller, on x86-64 packed) records into the caller's array, and we widen them in
+// place from the last to the first: record i moves from byte 12·i to byte 16·i, which never overwrites a
+// record not yet widened. So any maxevents the kernel accepts works without allocating a second array.
+int LinuxOs::epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
+  auto* bytes = reinterpret_cast<unsigned char*>(events);
+  const int ready =
+      capture_errno(::epoll_wait(epfd, reinterpret_cast<::epoll_event*>(bytes), maxevents, timeout_ms));
+  for (int i = ready - 1; i >= 0; --i) {
+    ::epoll_event native;
+    std::memcpy(&native, bytes + sizeof(::epoll_event) * static_cast<std::size_t>(i), sizeof(native));
+    const epoll_event widened{native.events, native.data.u64};
+    std::memcpy(bytes + sizeof(epoll_event) * static_cast<std::size_t>(i), &widened, sizeof(widened));
+  }
+  return ready;
+}
+
+int LinuxOs::eventfd(unsigned int initval, int flags) {
+  return capture_errno(::eventfd(initval, flags));
+}
+
 std::unique_ptr<Thread> LinuxOs::thread_create(std::string name, std::function<void()> body) {
   return std::make_unique<LinuxThread>(std::move(name), std::move(body));
 }
 
-std::unique_ptr<Mutex> LinuxOs::mutex_create() { return std::make_unique<LinuxMutex>(); }
+std::unique_ptr<Mutex> LinuxOs::mutex_create() {
+  return std::make_unique<LinuxMutex>();
+}
 
-std::unique_ptr<CondVar> LinuxOs::condvar_create() { return std::make_unique<LinuxCondVar>(); }
+std::unique_ptr<CondVar> LinuxOs::condvar_create() {
+  return std::make_unique<LinuxCondVar>();
+}
 
 // nanosleep returns early with EINTR when a signal handler runs; sleep the remainder so sleep_for sleeps at
 // least the requested duration, as the simulator's virtual clock does.

@@ -12,9 +12,10 @@
 namespace iosim {
 
 // The native backend. iosim's constants are Linux's own values (static_asserts in linux_os.cpp prove it), so
-// most calls pass their arguments straight through; SockAddr, fd_set, timeval and pollfd are converted to and
-// from the libc structures. The constructor ignores SIGPIPE process-wide: the simulator treats SIGPIPE as
-// ignored, so a send on a closed connection returns EPIPE on both backends instead of killing the process.
+// most calls pass their arguments straight through; SockAddr, fd_set, timeval, pollfd and epoll_event (packed
+// by Linux on x86-64, naturally aligned in iosim) are converted to and from the libc structures. The
+// constructor ignores SIGPIPE process-wide: the simulator treats SIGPIPE as ignored, so a send on a closed
+// connection returns EPIPE on both backends instead of killing the process.
 class LinuxOs final : public Os {
  public:
   LinuxOs();
@@ -45,6 +46,10 @@ class LinuxOs final : public Os {
 
   int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) override;
   int poll(pollfd* fds, std::size_t nfds, int timeout_ms) override;
+  int epoll_create1(int flags) override;
+  int epoll_ctl(int epfd, int op, int fd, epoll_event* event) override;
+  int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) override;
+  int eventfd(unsigned int initval, int flags) override;
 
   std::unique_ptr<Thread> thread_create(std::string name, std::function<void()> body) override;
   std::unique_ptr<Mutex> mutex_create() override;

@@ -15,14 +15,15 @@ enum Call : std::uint32_t {
   c_socket, c_socketpair, c_pipe2, c_bind, c_listen, c_accept4, c_connect, c_send, c_recv, c_read, c_write,
   c_shutdown, c_close, c_dup, c_fcntl, c_getsockopt, c_setsockopt, c_set_linger, c_getsockname, c_getpeername,
   c_select, c_poll, c_thread_create, c_thread_join, c_mutex_lock, c_mutex_unlock, c_cond_wait, c_cond_signal,
-  c_cond_broadcast, c_sleep, c_clock, c_count
+  c_cond_broadcast, c_sleep, c_clock, c_epoll_create1, c_epoll_ctl, c_epoll_wait, c_eventfd, c_count
 };
 constexpr const char* call_names[c_count] = {
     "socket", "socketpair", "pipe2", "bind", "listen", "accept4", "connect", "send", "recv", "read", "write",
     "shutdown", "close", "dup", "fcntl", "getsockopt", "setsockopt", "setsockopt(SO_LINGER)", "getsockname",
     "getpeername", "select", "poll", "thread_create", "thread_join", "mutex_lock", "mutex_unlock",
-    "cond_wait", "cond_signal", "cond_broadcast", "sleep", "clock_gettime"};
-static_assert(c_count <= 32);
+    "cond_wait", "cond_signal", "cond_broadcast", "sleep", "clock_gettime", "epoll_create1", "epoll_ctl",
+    "epoll_wait", "eventfd"};
+static_assert(c_count <= 40);
 
 // True while the current task unwinds after being killed: calls must neither block nor throw again.
 bool unwinding() { return std::uncaught_exceptions() > 0; }
@@ -246,6 +247,18 @@ int SimOs::select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds
 }
 int SimOs::poll(pollfd* fds, std::size_t nfds, int timeout_ms) {
   IOSIM_SIM_CALL(c_poll, static_cast<std::int64_t>(nfds), timeout_ms, kernel_->sys_poll(fds, nfds, timeout_ms));
+}
+
+int SimOs::epoll_create1(int flags) { IOSIM_SIM_CALL(c_epoll_create1, flags, 0, kernel_->sys_epoll_create1(flags)); }
+int SimOs::epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
+  IOSIM_SIM_CALL(c_epoll_ctl, epfd, (std::int64_t{op} << 32) | static_cast<std::uint32_t>(fd),
+                 kernel_->sys_epoll_ctl(epfd, op, fd, event));
+}
+int SimOs::epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
+  IOSIM_SIM_CALL(c_epoll_wait, epfd, timeout_ms, kernel_->sys_epoll_wait(epfd, events, maxevents, timeout_ms));
+}
+int SimOs::eventfd(unsigned int initval, int flags) {
+  IOSIM_SIM_CALL(c_eventfd, initval, flags, kernel_->sys_eventfd2(initval, flags));
 }
 
 #undef IOSIM_SIM_CALL

@@ -73,6 +73,10 @@ class SimOs final : public Os {
   int getpeername(int fd, SockAddr* addr) override;
   int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) override;
   int poll(pollfd* fds, std::size_t nfds, int timeout_ms) override;
+  int epoll_create1(int flags) override;
+  int epoll_ctl(int epfd, int op, int fd, epoll_event* event) override;
+  int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) override;
+  int eventfd(unsigned int initval, int flags) override;
 
   std::unique_ptr<Thread> thread_create(std::string name, std::function<void()> body) override;
   std::unique_ptr<Mutex> mutex_create() override;
@@ -94,7 +98,7 @@ class SimOs final : public Os {
   std::unique_ptr<sim::Scheduler> scheduler_;
   std::unique_ptr<kernel::kernel> kernel_;
   bool ran_ = false;
-  std::uint32_t names_[32]{};
+  std::uint32_t names_[40]{};
   std::uint32_t mutex_count_ = 0, condvar_count_ = 0;
 };
 

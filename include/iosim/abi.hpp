@@ -12,7 +12,7 @@ namespace iosim {
 // are Linux's (include/uapi/asm-generic/errno-base.h, errno.h, poll.h, socket.h, fcntl.h).
 struct E {
   static constexpr int PERM = 1, NOENT = 2, INTR = 4, IO = 5, BADF = 9, AGAIN = 11, NOMEM = 12, ACCES = 13,
-                       FAULT = 14, EXIST = 17, NOTDIR = 20, INVAL = 22, NFILE = 23, MFILE = 24, PIPE = 32,
+                       FAULT = 14, EXIST = 17, NOTDIR = 20, INVAL = 22, NFILE = 23, MFILE = 24, NOSPC = 28, PIPE = 32,
                        NOSYS = 38, LOOP = 40, NOTSOCK = 88, DESTADDRREQ = 89, MSGSIZE = 90, PROTOTYPE = 91,
                        NOPROTOOPT = 92, PROTONOSUPPORT = 93, OPNOTSUPP = 95, AFNOSUPPORT = 97, ADDRINUSE = 98,
                        ADDRNOTAVAIL = 99, NETUNREACH = 101, CONNABORTED = 103, CONNRESET = 104, NOBUFS = 105,
@@ -37,6 +37,7 @@ constexpr std::string_view errno_name(int error) {
     case E::INVAL: return "EINVAL";
     case E::NFILE: return "ENFILE";
     case E::MFILE: return "EMFILE";
+    case E::NOSPC: return "ENOSPC";
     case E::PIPE: return "EPIPE";
     case E::NOSYS: return "ENOSYS";
     case E::LOOP: return "ELOOP";
@@ -68,6 +69,26 @@ struct POLL {
   static constexpr short IN = 0x001, PRI = 0x002, OUT = 0x004, ERR = 0x008, HUP = 0x010, NVAL = 0x020,
                          RDNORM = 0x040, RDBAND = 0x080, WRNORM = 0x100, WRBAND = 0x200, MSG = 0x400,
                          RDHUP = 0x2000;
+};
+
+// epoll(7) (include/uapi/linux/eventpoll.h): the poll bits above plus the epoll-private flags.
+struct EPOLL {
+  static constexpr std::uint32_t IN = 0x001, PRI = 0x002, OUT = 0x004, ERR = 0x008, HUP = 0x010, RDNORM = 0x040,
+                                 RDBAND = 0x080, WRNORM = 0x100, WRBAND = 0x200, MSG = 0x400, RDHUP = 0x2000,
+                                 EXCLUSIVE = 1u << 28, WAKEUP = 1u << 29, ONESHOT = 1u << 30, ET = 1u << 31;
+  static constexpr int CTL_ADD = 1, CTL_DEL = 2, CTL_MOD = 3;
+  static constexpr int CLOEXEC = 02000000;
+};
+
+// eventfd(2) flags.
+struct EFD {
+  static constexpr int SEMAPHORE = 1, NONBLOCK = 04000, CLOEXEC = 02000000;
+};
+
+// struct epoll_event. Linux packs it on x86-64 (12 bytes); iosim's is the natural layout, and LinuxOs copies.
+struct epoll_event {
+  std::uint32_t events = 0;
+  std::uint64_t data = 0;  // epoll_data_t as a 64-bit integer (u64 / fd / ptr)
 };
 
 struct AF {

@@ -99,6 +99,11 @@ class Os {
   // nfds above FD_SETSIZE is EINVAL here (the fixed-size fd_set cannot hold it; see docs/semantics.md).
   virtual int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) = 0;
   virtual int poll(pollfd* fds, std::size_t nfds, int timeout_ms) = 0;
+  virtual int epoll_create1(int flags) = 0;
+  // `event` may be null only for EPOLL_CTL_DEL.
+  virtual int epoll_ctl(int epfd, int op, int fd, epoll_event* event) = 0;
+  virtual int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) = 0;
+  virtual int eventfd(unsigned int initval, int flags) = 0;
 
   // --- threads, locks, time ---
   virtual std::unique_ptr<Thread> thread_create(std::string name, std::function<void()> body) = 0;

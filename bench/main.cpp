@@ -56,7 +56,7 @@ class Summary {
   std::string render() const {
     std::string out =
         "\niosim summary (medians of the repetitions; single runs when --benchmark_repetitions=1)\n";
-    out += render_switch() + render_echo() + render_readiness();
+    out += render_switch() + render_trace() + render_echo() + render_readiness();
     return out;
   }
 
@@ -84,6 +84,21 @@ class Summary {
     return out;
   }
 
+  std::string render_trace() const {
+    std::string out;
+    const Measured* current = find("trace/record/current");
+    for (const char* name :
+         {"trace/record/current", "trace/record/proto_parallel_splitmix", "trace/record/proto_mum"}) {
+      const Measured* measured = find(name);
+      if (!measured) continue;
+      out += fmt::format("  {:38} {:8.1f} ns/event", name, measured->real_ns);
+      if (current && measured != current)
+        out += fmt::format("  = {:5.2f}x current", measured->real_ns / current->real_ns);
+      out += "\n";
+    }
+    return out;
+  }
+
   std::string render_echo() const {
     std::string out;
     for (const char* transport : {"tcp", "unix"}) {
@@ -92,8 +107,9 @@ class Summary {
         const Measured* sim = find(fmt::format("echo/{}/{}", transport, variant));
         if (!sim) continue;
         const double sim_rate = sim->counter("items_per_second");
-        out += fmt::format("  echo {:4} {:6}  {:10.0f} RT/s ({:5.1f} steps/RT)", transport, variant, sim_rate,
-                           sim->counter("steps_per_round_trip"));
+        out += fmt::format("  echo {:4} {:6}  {:10.0f} RT/s ({:4.1f} steps/RT, {:4.1f} trace events/RT)",
+                           transport, variant, sim_rate, sim->counter("steps_per_round_trip"),
+                           sim->counter("events_per_round_trip"));
         if (native && native->counter("items_per_second") > 0) {
           const double native_rate = native->counter("items_per_second");
           out += fmt::format("   linux {:8.0f} RT/s   sim/linux = {:5.1f}x (target >= 50x)", native_rate,

@@ -12,9 +12,11 @@ namespace iosim {
 std::span<const AppInfo> apps() {
   // A function-local static: initialised on first call, after every app's translation unit is ready.
   static const std::array<AppInfo, 4> table = [] {
-    std::array<AppInfo, 4> entries = {apps::echo_blocking_threads_app(), apps::echo_nonblocking_poll_loop_app(),
-                                      apps::echo_poll_app(), apps::echo_select_app()};
-    std::sort(entries.begin(), entries.end(), [](const AppInfo& a, const AppInfo& b) { return a.name < b.name; });
+    std::array<AppInfo, 4> entries = {servers::echo_blocking_threads_app(),
+                                      servers::echo_nonblocking_poll_loop_app(), servers::echo_poll_app(),
+                                      servers::echo_select_app()};
+    std::sort(entries.begin(), entries.end(),
+              [](const AppInfo& a, const AppInfo& b) { return a.name < b.name; });
     return entries;
   }();
   return table;
@@ -39,7 +41,8 @@ std::int64_t param_int(const nlohmann::json& params, const AppParam& param) {
   const auto found = params.find(param.name);
   if (found == params.end() || !found->is_number_integer()) return param.default_value;
   // Unsigned values above int64 max compare as out of range (get<int64_t> would wrap them negative).
-  if (found->is_number_unsigned() && found->get<std::uint64_t>() > static_cast<std::uint64_t>(param.max_value)) {
+  if (found->is_number_unsigned() &&
+      found->get<std::uint64_t>() > static_cast<std::uint64_t>(param.max_value)) {
     return param.default_value;
   }
   const auto value = found->get<std::int64_t>();

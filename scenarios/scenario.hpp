@@ -3,11 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "iosim/status.hpp"
 
@@ -24,8 +23,8 @@ inline constexpr std::int64_t network_latency_us_max = 60'000'000;
 // The client side of an echo scenario. Identical on every backend and every schedule seed: message sizes
 // and bytes come from a Prng seeded by `seed` and the client index.
 struct WorkloadSpec {
-  int clients = 4;                  // concurrent client connections, each one thread
-  int messages = 8;                 // messages sent by each client, one after the other
+  int clients = 4;   // concurrent client connections, each one thread
+  int messages = 8;  // messages sent by each client, one after the other
   std::int64_t message_bytes_min = 1;
   std::int64_t message_bytes_max = 4096;
   std::uint64_t seed = 1;
@@ -36,15 +35,15 @@ struct NetworkSpec {
 };
 
 struct SimSpec {
-  std::uint64_t seed = 1;           // schedule seed (the CLI's --seed overrides it)
-  std::string strategy = "random";  // "random" | "rr"
+  std::uint64_t seed = 1;               // schedule seed (the CLI's --seed overrides it)
+  std::string strategy = "random";      // "random" | "rr"
   std::uint64_t step_max = 20'000'000;  // scheduling steps before the run is declared livelocked
 };
 
 struct ScenarioSpec {
-  std::string name;         // defaults to the file name without ".json"
+  std::string name;  // defaults to the file name without ".json"
   std::string description;
-  std::string app;          // a name from apps() (scenarios/registry.hpp)
+  std::string app;                                   // a name from apps() (scenarios/registry.hpp)
   nlohmann::json params = nlohmann::json::object();  // validated against the app's AppInfo::params
   WorkloadSpec workload;
   NetworkSpec network;

@@ -1,5 +1,5 @@
-// include/iosim/status.hpp — Status and Result<T>: the channel for host-level failures (an unreadable scenario
-// file, a bad argument). Never used for modelled kernel errors (those are errno values) or bugs (IOSIM_ASSERT).
+// include/iosim/status.hpp — Status and Result<T>: host-level failures (unreadable scenario file, bad
+// argument). Never for modelled kernel errors (errno values) or bugs (IOSIM_ASSERT).
 #pragma once
 
 #include <string>
@@ -33,7 +33,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor): return value;
+  Result(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor): return value;
   Result(Status error) : state_(std::move(error)) {  // NOLINT(google-explicit-constructor): return error;
     IOSIM_ASSERT(!std::get<Status>(state_).is_ok(), "a Result without a value needs an error Status");
   }

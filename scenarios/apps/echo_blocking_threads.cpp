@@ -11,10 +11,10 @@
 #include "scenarios/apps/apps.hpp"
 #include "scenarios/apps/echo_support.hpp"
 
-namespace iosim::apps {
+namespace iosim::servers {
 namespace {
 
-constexpr AppParam params[] = {backlog_param, read_chunk_param};
+constexpr AppParam params[] = {backlog_param, read_chunk_param, tcp_nodelay_param};
 
 // What one connection thread owns. The thread writes only its own slot; the main thread reads `error` after
 // join(), and join() orders those accesses, so no lock is needed.
@@ -62,7 +62,11 @@ void serve_connection(Os& os, ConnectionSlot& slot, std::size_t read_chunk_bytes
 int accept_blocking(AppContext& ctx, int listen_fd) {
   for (;;) {
     const int fd = ctx.os.accept4(listen_fd, nullptr, 0);
-    if (fd >= 0) return fd;
+    if (fd >= 0) {
+      if (configure_connection(ctx, fd)) return fd;
+      ctx.os.close(fd);
+      return -1;
+    }
     const int error = ctx.os.last_errno();
     if (error == E::INTR || error == E::CONNABORTED) continue;
     fail(ctx, "accept4");
@@ -102,4 +106,4 @@ AppInfo echo_blocking_threads_app() {
           echo_blocking_threads_main, params};
 }
 
-}  // namespace iosim::apps
+}  // namespace iosim::servers

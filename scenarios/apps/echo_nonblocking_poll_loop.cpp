@@ -12,12 +12,12 @@
 #include "scenarios/apps/apps.hpp"
 #include "scenarios/apps/echo_support.hpp"
 
-namespace iosim::apps {
+namespace iosim::servers {
 namespace {
 
 constexpr AppParam idle_sleep_param{"idle_sleep_us", 100, 1, 1'000'000,
                                     "microseconds to sleep after a pass over all sockets made no progress"};
-constexpr AppParam params[] = {backlog_param, read_chunk_param, idle_sleep_param};
+constexpr AppParam params[] = {backlog_param, read_chunk_param, tcp_nodelay_param, idle_sleep_param};
 
 struct LoopState {
   int listen_fd = -1;
@@ -37,7 +37,7 @@ bool try_accept(AppContext& ctx, LoopState& state) {
     return false;
   }
   // The accepted socket does not inherit O_NONBLOCK from the listener on Linux: set it explicitly.
-  if (!set_nonblocking(ctx, fd)) {
+  if (!set_nonblocking(ctx, fd) || !configure_connection(ctx, fd)) {
     ctx.os.close(fd);
     return false;
   }
@@ -49,8 +49,8 @@ bool try_accept(AppContext& ctx, LoopState& state) {
 // Gives one connection its turn: flush what is pending, else read and echo. Returns whether bytes moved
 // (or the connection ended); sets `finished` when the client closed and the fd was closed.
 bool service_connection(AppContext& ctx, LoopState& state, EchoConnection& connection, bool& finished) {
-  const IoStep step = connection.has_pending() ? echo_flush(ctx, connection)
-                                               : echo_readable(ctx, connection, state.scratch);
+  const IoStep step =
+      connection.has_pending() ? echo_flush(ctx, connection) : echo_readable(ctx, connection, state.scratch);
   if (step == IoStep::peer_closed) {
     // recv() returned 0 while nothing was pending: every byte has been echoed, the connection is done.
     close_fd(ctx, connection.fd);
@@ -99,4 +99,4 @@ AppInfo echo_nonblocking_poll_loop_app() {
           echo_nonblocking_poll_loop_main, params};
 }
 
-}  // namespace iosim::apps
+}  // namespace iosim::servers

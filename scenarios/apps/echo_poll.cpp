@@ -11,10 +11,10 @@
 #include "scenarios/apps/apps.hpp"
 #include "scenarios/apps/echo_support.hpp"
 
-namespace iosim::apps {
+namespace iosim::servers {
 namespace {
 
-constexpr AppParam params[] = {backlog_param, read_chunk_param};
+constexpr AppParam params[] = {backlog_param, read_chunk_param, tcp_nodelay_param};
 
 // Beyond readiness, poll reports conditions it was not asked about: POLLERR (pending socket error) and
 // POLLHUP (both directions shut). Treat both as "act now": the next recv/send returns the error or EOF.
@@ -48,6 +48,10 @@ void accept_ready(AppContext& ctx, PollState& state) {
       if (error == E::INTR || error == E::CONNABORTED) continue;
       if (error != E::AGAIN) fail(ctx, "accept4");
       return;  // EAGAIN: the queue is empty
+    }
+    if (!configure_connection(ctx, fd)) {
+      ctx.os.close(fd);
+      return;
     }
     state.connections.push_back(EchoConnection{fd});
     ++state.accepted;
@@ -107,4 +111,4 @@ AppInfo echo_poll_app() {
           echo_poll_main, params};
 }
 
-}  // namespace iosim::apps
+}  // namespace iosim::servers

@@ -14,10 +14,10 @@
 #include "scenarios/apps/apps.hpp"
 #include "scenarios/apps/echo_support.hpp"
 
-namespace iosim::apps {
+namespace iosim::servers {
 namespace {
 
-constexpr AppParam params[] = {backlog_param, read_chunk_param};
+constexpr AppParam params[] = {backlog_param, read_chunk_param, tcp_nodelay_param};
 
 struct SelectState {
   int listen_fd = -1;
@@ -59,7 +59,12 @@ void accept_ready(AppContext& ctx, SelectState& state) {
       return;  // EAGAIN: the queue is empty
     }
     if (fd >= FD_SETSIZE_) {  // fd_set has no bit for it: select cannot watch this connection
-      ctx.error = "accept4: fd " + std::to_string(fd) + " is beyond FD_SETSIZE (1024), select cannot watch it";
+      ctx.error =
+          "accept4: fd " + std::to_string(fd) + " is beyond FD_SETSIZE (1024), select cannot watch it";
+      ctx.os.close(fd);
+      return;
+    }
+    if (!configure_connection(ctx, fd)) {
       ctx.os.close(fd);
       return;
     }
@@ -112,8 +117,9 @@ void echo_select_main(AppContext& ctx) {
 }  // namespace
 
 AppInfo echo_select_app() {
-  return {"echo_select", "echo server: one thread, select(2) over non-blocking sockets, pending output buffers",
+  return {"echo_select",
+          "echo server: one thread, select(2) over non-blocking sockets, pending output buffers",
           echo_select_main, params};
 }
 
-}  // namespace iosim::apps
+}  // namespace iosim::servers

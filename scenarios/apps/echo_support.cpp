@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-namespace iosim::apps {
+namespace iosim::servers {
 
 std::string call_error(Os& os, std::string_view call) {
   return fmt::format("{}: {}", call, errno_name(os.last_errno()));
@@ -55,6 +55,19 @@ bool set_nonblocking(AppContext& ctx, int fd) {
   return true;
 }
 
+// Why TCP_NODELAY: an echo of more than read_chunk_bytes goes out as several sends. Nagle's algorithm holds a
+// small segment back while an earlier one is unacknowledged, and the client delays its ACK (it has nothing
+// to send), so each such message waits for the delayed-ACK timer (~40 ms on Linux). Request-response
+// servers switch Nagle off for exactly this reason.
+bool configure_connection(AppContext& ctx, int fd) {
+  if (param_int(ctx.params, tcp_nodelay_param) == 0) return true;
+  if (ctx.os.setsockopt(fd, IPPROTO::TCP, TCP::NODELAY, 1) < 0) {
+    fail(ctx, "setsockopt(TCP_NODELAY)");
+    return false;
+  }
+  return true;
+}
+
 void close_fd(AppContext& ctx, int fd) {
   if (ctx.os.close(fd) < 0) fail(ctx, "close");
 }
@@ -64,8 +77,8 @@ IoStep echo_flush(AppContext& ctx, EchoConnection& connection) {
   while (connection.has_pending()) {
     const std::size_t left = connection.pending.size() - connection.pending_offset;
     // MSG_NOSIGNAL: a client that vanished must not kill the server with SIGPIPE; we want EPIPE instead.
-    const long sent =
-        ctx.os.send(connection.fd, connection.pending.data() + connection.pending_offset, left, MSG::NOSIGNAL);
+    const long sent = ctx.os.send(connection.fd, connection.pending.data() + connection.pending_offset, left,
+                                  MSG::NOSIGNAL);
     if (sent < 0) {
       const int error = ctx.os.last_errno();
       if (error == E::INTR) continue;  // a signal arrived before any byte moved: just try again
@@ -101,4 +114,4 @@ IoStep echo_readable(AppContext& ctx, EchoConnection& connection, std::vector<st
   }
 }
 
-}  // namespace iosim::apps
+}  // namespace iosim::servers

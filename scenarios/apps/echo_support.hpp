@@ -9,12 +9,14 @@
 
 #include "scenarios/registry.hpp"
 
-namespace iosim::apps {
+namespace iosim::servers {
 
 inline constexpr AppParam backlog_param{"backlog", 128, 1, 4096,
                                         "listen(2) backlog: connections the kernel queues until accept"};
 inline constexpr AppParam read_chunk_param{"read_chunk_bytes", 4096, 1, 1 << 20,
                                            "bytes asked for by each recv (1 forces byte-at-a-time echo)"};
+inline constexpr AppParam tcp_nodelay_param{"tcp_nodelay", 1, 0, 1,
+                                            "1 sets TCP_NODELAY on each connection (0 shows Nagle's delay)"};
 
 // "<call>: <errno name>" for the calling thread's last error, e.g. "accept4: EMFILE".
 std::string call_error(Os& os, std::string_view call);
@@ -26,6 +28,9 @@ void fail(AppContext& ctx, std::string_view call);
 int listen_on_loopback(AppContext& ctx, int socket_flags);
 // fcntl(F_GETFL) then fcntl(F_SETFL, flags | O_NONBLOCK): the classic way to make an fd non-blocking.
 bool set_nonblocking(AppContext& ctx, int fd);
+// Applies the connection options of the params to an accepted socket (today: TCP_NODELAY). Returns false
+// with ctx.error set on failure.
+bool configure_connection(AppContext& ctx, int fd);
 // Closes `fd`; an error here cannot lose data (everything was echoed), so it is recorded but not retried.
 void close_fd(AppContext& ctx, int fd);
 
@@ -53,4 +58,4 @@ IoStep echo_readable(AppContext& ctx, EchoConnection& connection, std::vector<st
 // if some bytes went out first).
 IoStep echo_flush(AppContext& ctx, EchoConnection& connection);
 
-}  // namespace iosim::apps
+}  // namespace iosim::servers

@@ -1,0 +1,34 @@
+// scenarios/checks.hpp — the named checks a scenario lists, and their evaluation on an Observation.
+// "all_tasks_finished" is known here but evaluated by the simulator driver (it needs the scheduler's view).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scenarios/scenario.hpp"
+#include "scenarios/workload.hpp"
+
+namespace iosim {
+
+struct CheckResult {
+  std::string check;
+  bool passed = false;
+  std::string detail;  // what held ("4 clients, 70212 bytes") or the first thing that did not
+};
+
+// Every check name a scenario may list, in a fixed order.
+std::vector<std::string_view> known_checks();
+
+// True for checks evaluate_checks() decides from an Observation; false for the driver's own checks.
+bool is_observation_check(std::string_view check);
+
+// echo_in_order: the observation has one report per workload client, and each client connected, got back
+// exactly what it sent (bytes_received == bytes_sent, transcript hash equal to the workload's), in order,
+// with no error; and the server reported no error.
+CheckResult check_echo_in_order(const ScenarioSpec& spec, const Observation& observation);
+
+// The results of the observation checks in spec.checks, in the order listed (driver checks are skipped).
+std::vector<CheckResult> evaluate_checks(const ScenarioSpec& spec, const Observation& observation);
+
+}  // namespace iosim

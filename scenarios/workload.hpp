@@ -1,0 +1,60 @@
+// scenarios/workload.hpp — the echo workload: a server app plus N client threads exchanging seeded messages,
+// and the Observation it leaves (what each client sent, got back, and any error), comparable across backends.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "iosim/os.hpp"
+#include "scenarios/scenario.hpp"
+
+namespace iosim {
+
+struct ClientReport {
+  int client = 0;  // 1-based, as in the thread name "client-1"
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  bool echoed_in_order = false;       // every message came back complete, byte for byte, and nothing more
+  std::string error;                  // "<call>: <errno name>" or what went wrong; empty when none
+  std::uint64_t transcript_hash = 0;  // over every byte received, in order (see TranscriptHash)
+  bool connected = false;             // connect() succeeded
+};
+
+struct Observation {
+  std::vector<ClientReport> clients;
+  std::string server_error;  // AppContext::error after the server returned
+
+  // {"clients": [{client, bytes_sent, bytes_received, echoed_in_order, error, transcript_hash (16 hex
+  // digits: JSON numbers lose precision above 2^53), connected}], "server_error": ...}
+  nlohmann::json to_json() const;
+  // One line, e.g. "4/4 clients echoed in order, 70212 bytes each way; server ok".
+  std::string summary() const;
+};
+
+// 64-bit hash of a byte stream, independent of how it was split into chunks (per-byte SplitMix64 mixing;
+// never std::hash, whose values differ between standard libraries).
+class TranscriptHash {
+ public:
+  void add(std::span<const std::byte> bytes);
+  std::uint64_t value() const { return state_; }
+
+ private:
+  std::uint64_t state_ = 0x243f6a8885a308d3ULL;  // the first digits of pi: any fixed non-zero start
+};
+
+// The Prng seed of one client: SplitMix64 of the workload seed, mixed with the client number. Depends on
+// nothing else, so every backend and every schedule seed sends exactly the same bytes.
+std::uint64_t client_seed(std::uint64_t workload_seed, int client);
+
+// The transcript hash a client reports when every one of its messages was echoed exactly.
+std::uint64_t expected_transcript_hash(const WorkloadSpec& workload, int client);
+
+// Runs the scenario's server app (thread "server") and workload.clients client threads ("client-1", ...) on
+// `os`, from the calling thread of the Os world; returns once every thread has been joined. Never throws:
+// failures are recorded in the Observation.
+Observation run_echo_workload(Os& os, const ScenarioSpec& spec);
+
+}  // namespace iosim

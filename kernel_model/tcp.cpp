@@ -130,9 +130,10 @@ int tcp_socket::connect(const SockAddr& addr) {
     if (waited < 0) return waited;
   }
   net.release_sock(*tcp);
-  if (tcp->state == TCP_CLOSE) {  // refused, reset or timed out
+  if (tcp->state == TCP_CLOSE) {  // refused, reset or timed out: the sock_error path
     const int sk_error = tcp->sock_error();
     tcp->connecting = false;
+    net.tcp_disconnect(*tcp);  // sk_prot->disconnect: poll shows OUT|HUP, no IN/RDHUP; recv is ENOTCONN
     return sk_error ? sk_error : -E::CONNABORTED;
   }
   tcp->connecting = false;
@@ -259,16 +260,15 @@ int tcp_socket::shutdown(int how) {
       if (!(mode & RCV_SHUTDOWN)) break;
       [[fallthrough]];
     case TCP_SYN_SENT:
-      // tcp_disconnect: a listener drops its queue, a connecting socket gives up; both go to CLOSE.
+      // tcp_disconnect: a listener drops its queue (inet_csk_listen_stop), a connecting socket gives up with
+      // ECONNRESET; both go to CLOSE.
       for (auto& child : tcp->accept_queue) {
         child->dead = true;
         net.send_active_reset(*child);
       }
       tcp->accept_queue.clear();
-      k().runtime().cancel_timer(tcp->syn_timer);
-      net.set_state(*tcp, TCP_CLOSE);
+      net.tcp_disconnect(*tcp);
       tcp->connecting = false;
-      tcp->sk_shutdown = 0;
       break;
     default:
       tcp->sk_shutdown |= mode;

@@ -125,6 +125,8 @@ class loopback_net {
   void window_update(tcp_sock& receiver);
   // Linux tcp_set_state, with the side effects iosim needs (port release, TIME_WAIT timer, trace).
   void set_state(tcp_sock& sk, tcp_state state);
+  // Linux tcp_disconnect: reset a closed or connecting socket to a fresh unconnected one.
+  void tcp_disconnect(tcp_sock& sk);
   // Linux tcp_done: CLOSE, shutdown both ways, wake everyone.
   void tcp_done(tcp_sock& sk);
   // An orphan that reached CLOSE is forgotten (Linux inet_csk_destroy_sock).
@@ -140,6 +142,7 @@ class loopback_net {
   void deliver(const std::weak_ptr<tcp_sock>& to, const std::weak_ptr<tcp_sock>& from, segment seg);
   void on_syn(const std::weak_ptr<tcp_sock>& client, SockAddr dst);
   void on_synack(const std::weak_ptr<tcp_sock>& client, const std::weak_ptr<tcp_sock>& child);
+  void on_refused(const std::weak_ptr<tcp_sock>& client);
   void on_data(tcp_sock& to, tcp_sock* from, const segment& seg);
   void on_fin(tcp_sock& to);
   void on_reset(tcp_sock& to);

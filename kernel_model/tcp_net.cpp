@@ -356,9 +356,7 @@ void loopback_net::on_syn(const std::weak_ptr<tcp_sock>& client_ref, SockAddr ds
   if (!client || client->state != TCP_SYN_SENT) return;
   tcp_sock* listener = find_listener(dst);
   if (!listener) {  // nothing listens: the host answers with a RST
-    after_latency(name_rst_, [this, client_ref] {
-      if (const auto c = client_ref.lock(); c && c->state == TCP_SYN_SENT) on_reset(*c);
-    });
+    after_latency(name_rst_, [this, client_ref] { on_refused(client_ref); });
     return;
   }
   // Linux tcp_conn_request: a full accept queue (sk_acceptq_is_full: more than the backlog) drops the SYN;
@@ -383,6 +381,19 @@ void loopback_net::on_syn(const std::weak_ptr<tcp_sock>& client_ref, SockAddr ds
   child->peer = client;
   std::weak_ptr<tcp_sock> child_ref = child;
   after_latency(name_synack_, [this, client_ref, child_ref] { on_synack(client_ref, child_ref); });
+}
+
+void loopback_net::on_refused(const std::weak_ptr<tcp_sock>& client_ref) {
+  const auto client = client_ref.lock();
+  if (!client || client->state != TCP_SYN_SENT) return;
+  // Linux tcp_v4_rcv: a segment for a socket a syscall owns waits in its backlog until release_sock. On
+  // loopback the RST arrives while connect() still holds the lock, so a non-blocking connect returns
+  // EINPROGRESS and the refusal shows up afterwards (poll: POLLERR, SO_ERROR: ECONNREFUSED).
+  if (client->owned_by_user) {
+    client->backlog.push_back([this, client_ref] { on_refused(client_ref); });
+    return;
+  }
+  on_reset(*client);
 }
 
 void loopback_net::on_synack(const std::weak_ptr<tcp_sock>& client_ref, const std::weak_ptr<tcp_sock>& child_ref) {
@@ -418,6 +429,25 @@ void loopback_net::on_handshake_ack(const std::weak_ptr<tcp_sock>& child_ref) {
   }
   listener->accept_queue.push_back(child);  // Linux inet_csk_reqsk_queue_add
   wake_up_poll(k_.runtime(), listener->wq, readable_key);
+}
+
+void loopback_net::tcp_disconnect(tcp_sock& sk) {
+  // Linux tcp_disconnect: back to a fresh unconnected socket that may connect again. A connect attempt that
+  // is abandoned (shutdown in SYN_SENT) reports ECONNRESET; sk_shutdown and SOCK_DONE are cleared, so poll no
+  // longer reports POLLIN/POLLRDHUP and recv says ENOTCONN.
+  const tcp_state old_state = sk.state;
+  k_.runtime().cancel_timer(sk.syn_timer);
+  set_state(sk, TCP_CLOSE);
+  if (old_state == TCP_SYN_SENT) sk.sk_err = E::CONNRESET;
+  sk.receive_queue.clear();
+  sk.write_queue.clear();
+  sk.snd_nxt = 0;
+  sk.fin_queued = sk.fin_sent = false;
+  sk.peer.reset();
+  sk.remote = {};
+  if (!sk.user_bound) sk.local.ip = any_ip;  // inet_reset_saddr unless SOCK_BINDADDR_LOCK
+  sk.sk_shutdown = 0;
+  sk.done = false;
 }
 
 void loopback_net::release_sock(tcp_sock& sk) {

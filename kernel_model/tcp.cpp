@@ -36,21 +36,21 @@ tcp_socket::tcp_socket(kernel& k_, int f_flags_, std::shared_ptr<tcp_sock> sk_)
 __poll_t tcp_socket::poll(poll_table* pt) {
   // Linux tcp_poll, bit for bit.
   poll_wait(this, &tcp->wq, pt);
-  const tcp_sock& sk = *tcp;
-  if (sk.state == TCP_LISTEN) return sk.accept_queue.empty() ? 0 : (POLL::IN | POLL::RDNORM);  // inet_csk_listen_poll
+  const tcp_sock& tp = *tcp;
+  if (tp.state == TCP_LISTEN) return tp.accept_queue.empty() ? 0 : (POLL::IN | POLL::RDNORM);  // inet_csk_listen_poll
   __poll_t mask = 0;
-  if (sk.sk_shutdown == SHUTDOWN_MASK || sk.state == TCP_CLOSE) mask |= POLL::HUP;
-  if (sk.sk_shutdown & RCV_SHUTDOWN) mask |= POLL::IN | POLL::RDNORM | POLL::RDHUP;
-  if (sk.state != TCP_SYN_SENT && sk.state != TCP_SYN_RECV) {
-    const std::size_t target = sk.sock_rcvlowat(false, INT32_MAX);
-    if (!sk.receive_queue.empty() && sk.receive_queue.size() >= target) mask |= POLL::IN | POLL::RDNORM;
-    if (!(sk.sk_shutdown & SEND_SHUTDOWN)) {
-      if (sk.stream_writeable()) mask |= POLL::OUT | POLL::WRNORM;
+  if (tp.sk_shutdown == SHUTDOWN_MASK || tp.state == TCP_CLOSE) mask |= POLL::HUP;
+  if (tp.sk_shutdown & RCV_SHUTDOWN) mask |= POLL::IN | POLL::RDNORM | POLL::RDHUP;
+  if (tp.state != TCP_SYN_SENT && tp.state != TCP_SYN_RECV) {
+    const std::size_t target = tp.sock_rcvlowat(false, INT32_MAX);
+    if (!tp.receive_queue.empty() && tp.receive_queue.size() >= target) mask |= POLL::IN | POLL::RDNORM;
+    if (!(tp.sk_shutdown & SEND_SHUTDOWN)) {
+      if (tp.stream_writeable()) mask |= POLL::OUT | POLL::WRNORM;
     } else {
       mask |= POLL::OUT | POLL::WRNORM;
     }
   }
-  if (sk.sk_err) mask |= POLL::ERR;
+  if (tp.sk_err) mask |= POLL::ERR;
   return mask;
 }
 
@@ -91,9 +91,9 @@ int tcp_socket::accept(file_ref* accepted, SockAddr* peer, int flags) {
   std::shared_ptr<tcp_sock> child = std::move(tcp->accept_queue.front());
   tcp->accept_queue.pop_front();
   child->listener.reset();
-  const int f_flags = O::RDWR | ((flags & SOCK::NONBLOCK) ? O::NONBLOCK : 0);
+  const int accepted_flags = O::RDWR | ((flags & SOCK::NONBLOCK) ? O::NONBLOCK : 0);
   if (peer) *peer = child->remote;
-  *accepted = make_file<tcp_socket>(k(), f_flags, std::move(child));
+  *accepted = make_file<tcp_socket>(k(), accepted_flags, std::move(child));
   return 0;
 }
 
@@ -318,40 +318,40 @@ void tcp_socket::release() {
   // Linux tcp_close.
   if (k().tearing_down()) return;
   loopback_net& net = k().net();
-  tcp_sock& sk = *tcp;
-  sk.sk_shutdown = SHUTDOWN_MASK;
-  if (sk.state == TCP_LISTEN) {
-    for (auto& child : sk.accept_queue) {  // inet_csk_listen_stop: unaccepted connections are reset
+  tcp_sock& tp = *tcp;
+  tp.sk_shutdown = SHUTDOWN_MASK;
+  if (tp.state == TCP_LISTEN) {
+    for (auto& child : tp.accept_queue) {  // inet_csk_listen_stop: unaccepted connections are reset
       child->dead = true;
       net.send_active_reset(*child);
     }
-    sk.accept_queue.clear();
-    net.set_state(sk, TCP_CLOSE);
-  } else if (sk.state != TCP_CLOSE) {
-    const bool data_was_unread = !sk.receive_queue.empty();
-    sk.receive_queue.clear();
-    if (data_was_unread || (sk.linger_on && sk.linger_seconds == 0)) {
+    tp.accept_queue.clear();
+    net.set_state(tp, TCP_CLOSE);
+  } else if (tp.state != TCP_CLOSE) {
+    const bool data_was_unread = !tp.receive_queue.empty();
+    tp.receive_queue.clear();
+    if (data_was_unread || (tp.linger_on && tp.linger_seconds == 0)) {
       // Unread data, or SO_LINGER {1, 0}: abort with a RST instead of a FIN.
-      net.send_active_reset(sk);
-    } else if (!sk.fin_queued) {
-      if (sk.state == TCP_ESTABLISHED || sk.state == TCP_SYN_RECV) net.set_state(sk, TCP_FIN_WAIT1);
-      else if (sk.state == TCP_CLOSE_WAIT) net.set_state(sk, TCP_LAST_ACK);
-      else if (sk.state == TCP_SYN_SENT) net.tcp_done(sk);
-      if (sk.state != TCP_CLOSE) {
-        sk.fin_queued = true;
-        net.tcp_push(sk);
+      net.send_active_reset(tp);
+    } else if (!tp.fin_queued) {
+      if (tp.state == TCP_ESTABLISHED || tp.state == TCP_SYN_RECV) net.set_state(tp, TCP_FIN_WAIT1);
+      else if (tp.state == TCP_CLOSE_WAIT) net.set_state(tp, TCP_LAST_ACK);
+      else if (tp.state == TCP_SYN_SENT) net.tcp_done(tp);
+      if (tp.state != TCP_CLOSE) {
+        tp.fin_queued = true;
+        net.tcp_push(tp);
       }
     }
-    if (sk.linger_on && sk.linger_seconds > 0 && !k().tearing_down() && k().runtime().current() != sim::no_task) {
+    if (tp.linger_on && tp.linger_seconds > 0 && !k().tearing_down() && k().runtime().current() != sim::no_task) {
       // sk_stream_wait_close: block until the FIN is acknowledged or the linger time passes.
-      const std::int64_t deadline = k().runtime().now_ns() + std::int64_t{sk.linger_seconds} * 1'000'000'000;
-      k().wait_event(sk.wq, deadline, false, [&] {
-        return sk.state != TCP_FIN_WAIT1 && sk.state != TCP_CLOSING && sk.state != TCP_LAST_ACK;
+      const std::int64_t deadline = k().runtime().now_ns() + std::int64_t{tp.linger_seconds} * 1'000'000'000;
+      k().wait_event(tp.wq, deadline, false, [&] {
+        return tp.state != TCP_FIN_WAIT1 && tp.state != TCP_CLOSING && tp.state != TCP_LAST_ACK;
       });
     }
   }
-  sk.dead = true;  // sock_orphan
-  net.maybe_destroy(sk);
+  tp.dead = true;  // sock_orphan
+  net.maybe_destroy(tp);
 }
 
 }  // namespace iosim::kernel

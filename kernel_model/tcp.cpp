@@ -210,9 +210,12 @@ long tcp_socket::recvmsg(void* buf, std::size_t len, int flags) {
   std::size_t copied = 0;
   long result = 0;
   std::size_t consumed = 0;
-  while (copied < len) {
+  // A do-while, as Linux's loop: recv(len 0) still reports EAGAIN / ENOTCONN / an error on an empty queue,
+  // and returns 0 at once when data is queued (found_ok_skb copies 0 bytes).
+  do {
+    const bool data_queued = tcp->receive_queue.size() > ((flags & MSG::PEEK) ? copied : 0);
     consumed += static_cast<std::size_t>(recv_copy(buf, len, flags, &copied));
-    if (copied >= target) break;
+    if (copied >= target || (data_queued && copied == len)) break;
     if (copied) {
       if (nonblock || tcp->sk_err || tcp->state == TCP_CLOSE || (tcp->sk_shutdown & RCV_SHUTDOWN)) break;
     } else {
@@ -240,7 +243,7 @@ long tcp_socket::recvmsg(void* buf, std::size_t len, int flags) {
       if (!copied) result = waited;
       break;
     }
-  }
+  } while (copied < len);
   if (consumed > 0 && tcp->state != TCP_CLOSE) k().net().window_update(*tcp);  // tcp_cleanup_rbuf
   return copied > 0 ? static_cast<long>(copied) : result;
 }

@@ -94,6 +94,24 @@ TEST(Differential, PipeReadsAndWritesOfVariousSizes) {
   }, {{"read(r, 16)", "-1 EAGAIN"}, {"write(r, 5)", "-1 EBADF"}, {"send(w, 5, 0x4000)", "-1 ENOTSOCK"}});
 }
 
+// Linux tcp_recvmsg_locked is a do-while: a zero-length recv still reports EAGAIN on an empty queue, and 0 at
+// once when data is queued. (Found by the differential property.)
+TEST(Differential, TcpZeroLengthRecv) {
+  expect_agree([](Recorder& r) {
+    r.tcp_pair("c", "s");
+    r.read("s", 0, MSG::DONTWAIT);
+    r.write("c", 5);
+    r.settle("s", POLL::IN);
+    r.read("s", 0, MSG::DONTWAIT);
+    r.read("s", 0);
+    r.read("s", 0, MSG::PEEK);
+    r.read("s", 10);
+    r.close("c");
+    r.settle("s", POLL::RDHUP);
+    r.read("s", 0);
+  }, {{"recv(s, 0, 0x40)", "-1 EAGAIN"}, {"read(s, 0)", "0"}, {"read(s, 10)", "5 fnv=" + fmt::format("{:08x}", fnv1a("\0\1\2\3\4", 5))}});
+}
+
 // --- half-close and close ---
 
 TEST(Differential, TcpShutdownWriteDeliversDataThenEndOfFile) {

@@ -223,9 +223,14 @@ void loopback_net::deliver(const std::weak_ptr<tcp_sock>& to_ref, const std::wea
 
 void loopback_net::on_data(tcp_sock& to, tcp_sock* from, const segment& seg) {
   // Linux tcp_rcv_state_process: new data for a socket that shut down reading after sending its FIN
-  // (close() or shutdown(SHUT_RDWR)) aborts the connection with a RST.
+  // (close() or shutdown(SHUT_RDWR)) aborts the connection: tcp_reset(sk) gives this socket ECONNRESET
+  // (POLLERR, the next call fails) and tcp_v4_send_reset answers the sender with a RST.
   if ((to.state == TCP_FIN_WAIT1 || to.state == TCP_FIN_WAIT2) && (to.sk_shutdown & RCV_SHUTDOWN)) {
+    const auto keep = to.shared_from_this();
+    const bool dead = to.dead;
+    to.sk_err = E::CONNRESET;
     send_active_reset(to);
+    if (!dead) wake_up_poll(k_.runtime(), to.wq, POLL::ERR);  // sk_error_report
     return;
   }
   if (to.state == TCP_TIME_WAIT) return;

@@ -134,6 +134,23 @@ TEST(Differential, TcpShutdownWriteDeliversDataThenEndOfFile) {
   }, {{"send(c, 10, 0x4000)", "-1 EPIPE"}, {"read(s, 4096)", "0"}});
 }
 
+// Data arriving after shutdown(SHUT_RDWR) aborts the connection on both ends (tcp_rcv_state_process →
+// tcp_reset): the receiver reports ECONNRESET, the sender gets the RST. (Found by the differential property.)
+TEST(Differential, TcpDataAfterShutdownRdwrResetsBothEnds) {
+  expect_agree([](Recorder& r) {
+    r.tcp_pair("c", "s");
+    r.call("shutdown(c, SHUT_RDWR)", r.os().shutdown(r.fd("c"), SHUT::RDWR));
+    r.settle("s", POLL::RDHUP);
+    r.write("s", 1);
+    r.settle("c", POLL::ERR);
+    r.settle("s", POLL::ERR);
+    r.poll({{"c", r.fd("c"), all_events}, {"s", r.fd("s"), all_events}}, 0);
+    sockopt(r, "c", SOL::SOCKET, SO::ERROR, "SO_ERROR");
+    sockopt(r, "s", SOL::SOCKET, SO::ERROR, "SO_ERROR");
+    r.read("c", 10);
+  }, {{"getsockopt(c, SO_ERROR)", "SO_ERROR=104"}, {"getsockopt(s, SO_ERROR)", "SO_ERROR=32"}});
+}
+
 TEST(Differential, SocketpairShutdownWriteDeliversDataThenEndOfFile) {
   expect_agree([](Recorder& r) {
     r.socketpair("a", "b");

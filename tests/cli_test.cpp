@@ -155,6 +155,6 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"TraceOutUnwritable", "run scenarios/echo_poll.json --trace-out /nonexistent/dir/t.jsonl",
                  "/nonexistent/dir/t.jsonl"},
         BadInput{"ExplainOnLinux", "run scenarios/echo_poll.json --backend linux --explain", "--backend sim"}),
-    [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<BadInput>& test) { return test.param.name; });
 
 }  // namespace

@@ -31,7 +31,7 @@ std::string env_or(const char* name, const char* fallback) {
 }
 
 const std::string source_dir = env_or("IOSIM_SOURCE_DIR", ".");
-const std::string cli = env_or("IOSIM_CLI", "./iosim");
+const std::string cli = env_or("IOSIM_CLI", IOSIM_CLI_PATH);
 
 Outcome iosim(const std::string& arguments) {
   const std::string command = "cd '" + source_dir + "' && '" + cli + "' " + arguments + " 2>&1";

@@ -79,6 +79,39 @@ TEST(Cli, AFailedCheckExitsOneWithAReproduceLineThatReproduces) {
   EXPECT_NE(run.output.find("step_limit"), std::string::npos) << run.output;
 }
 
+TEST(Cli, ExploreRunsEverySeedAndReportsFailuresWithReproduceLines) {
+  const Outcome pass = iosim("explore scenarios/echo_poll.json --seeds 1..40 --jobs 2 --strategy pct");
+  EXPECT_EQ(pass.exit_code, 0) << pass.output;
+  EXPECT_NE(pass.last_line().find("40 of 40 seeds run, 0 failure(s)"), std::string::npos) << pass.last_line();
+  const std::string starved = write_temp("explore_starved.json", R"({"app": "echo_select", "sim": {"step_max": 50}})");
+  const std::string results = (std::filesystem::temp_directory_path() / "iosim_cli_test_results.jsonl").string();
+  const Outcome fail = iosim("explore " + starved + " --seeds 7..9 --keep-going --results " + results);
+  EXPECT_EQ(fail.exit_code, 1) << fail.output;
+  EXPECT_NE(fail.output.find("reproduce: iosim run " + starved + " --seed 8 --strategy random"), std::string::npos)
+      << fail.output;
+  std::ifstream lines(results);
+  int count = 0;
+  for (std::string line; std::getline(lines, line);) ++count;
+  EXPECT_EQ(count, 3);
+}
+
+TEST(Cli, ExploreShardsSplitTheRange) {
+  const Outcome shard = iosim("explore scenarios/echo_poll.json --seeds 1..10 --shard 2/3");
+  EXPECT_NE(shard.last_line().find("3 of 3 seeds run"), std::string::npos) << shard.output;  // seeds 2, 5, 8
+}
+
+TEST(Cli, ShrinkWritesAChoicesFileThatReproducesTheFailure) {
+  const std::string starved = write_temp("shrink_starved.json", R"({"app": "echo_select", "sim": {"step_max": 300}})");
+  const std::string choices = (std::filesystem::temp_directory_path() / "iosim_cli_test.choices").string();
+  const Outcome shrink = iosim("shrink " + starved + " --seed 3 -o " + choices);
+  ASSERT_EQ(shrink.exit_code, 1) << shrink.output;
+  EXPECT_NE(shrink.output.find("reproduce: iosim run " + starved + " --choices " + choices), std::string::npos);
+  const Outcome replay = iosim("run " + starved + " --choices " + choices);
+  EXPECT_EQ(replay.exit_code, 1) << replay.output;
+  const Outcome passing = iosim("shrink scenarios/echo_poll.json --seed 1 -o " + choices);
+  EXPECT_EQ(passing.exit_code, 2) << passing.output;
+}
+
 TEST(Cli, LinuxBackendRunsTheSameApplication) {
   const Outcome run = iosim("run scenarios/echo_blocking_threads.json --backend linux");
   EXPECT_EQ(run.exit_code, 0) << run.output;
@@ -154,6 +187,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"UnknownBackend", "run scenarios/echo_poll.json --backend bogus", "--backend"},
         BadInput{"TraceOutUnwritable", "run scenarios/echo_poll.json --trace-out /nonexistent/dir/t.jsonl",
                  "/nonexistent/dir/t.jsonl"},
+        BadInput{"SeedRangeBackwards", "explore scenarios/echo_poll.json --seeds 9..3", "--seeds"},
+        BadInput{"SeedRangeGarbage", "explore scenarios/echo_poll.json --seeds x", "--seeds"},
+        BadInput{"ShardZero", "explore scenarios/echo_poll.json --seeds 1..3 --shard 0/2", "--shard"},
+        BadInput{"ChoicesMissing", "run scenarios/echo_poll.json --choices /nonexistent.choices", "/nonexistent.choices"},
+        BadInput{"ChoicesGarbage", "run scenarios/echo_poll.json --choices " + write_temp("garbage.choices", "junk\n"),
+                 "garbage.choices:1:"},
+        BadInput{"PctDepthZero", "run scenarios/echo_poll.json --strategy pct --pct-depth 0", "--pct-depth"},
         BadInput{"ExplainOnLinux", "run scenarios/echo_poll.json --backend linux --explain", "--backend sim"}),
     [](const ::testing::TestParamInfo<BadInput>& test) { return test.param.name; });
 

@@ -2,6 +2,7 @@
 // deadlock reports, teardown of unfinished tasks, and the trace-hash's sensitivity to the schedule.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -206,6 +207,70 @@ TEST(Prng, IsPortableAndUnbiasedEnough) {
     EXPECT_GE(value, -3);
     EXPECT_LE(value, 3);
   }
+}
+
+}  // namespace
+}  // namespace iosim::sim
+
+namespace iosim::sim {
+namespace {
+
+// PCT runs the highest-priority runnable task until a change point lowers it: with depth 1 (no change
+// points) a task, once chosen, keeps running through all its scheduling points.
+TEST(PctStrategy, DepthOneRunsEachTaskToCompletion) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    Trace trace;
+    Prng prng(seed);
+    PctStrategy pct(prng, 1, 100);
+    Scheduler scheduler(trace, pct);
+    std::vector<int> order;
+    for (int id = 0; id < 3; ++id) {
+      scheduler.spawn("t", [&scheduler, &order, id] {
+        for (int i = 0; i < 4; ++i) {
+          order.push_back(id);
+          scheduler.yield();
+        }
+      });
+    }
+    scheduler.run();
+    ASSERT_EQ(order.size(), 12u);
+    for (std::size_t i = 0; i < order.size(); i += 4) {
+      EXPECT_TRUE(std::all_of(order.begin() + i, order.begin() + i + 4, [&](int id) { return id == order[i]; }))
+          << "seed " << seed;
+    }
+  }
+}
+
+// With depth 2 one change point preempts the running task once: some seeds interleave, and every run is a
+// function of its seed.
+TEST(PctStrategy, ChangePointsPreemptAndAreDeterministic) {
+  const auto run = [](std::uint64_t seed) {
+    Trace trace;
+    Prng prng(seed);
+    PctStrategy pct(prng, 2, 8);
+    Scheduler scheduler(trace, pct);
+    std::vector<int> order;
+    for (int id = 0; id < 2; ++id) {
+      scheduler.spawn("t", [&scheduler, &order, id] {
+        for (int i = 0; i < 4; ++i) {
+          order.push_back(id);
+          scheduler.yield();
+        }
+      });
+    }
+    scheduler.run();
+    return order;
+  };
+  int preempted = 0;
+  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    const std::vector<int> order = run(seed);
+    EXPECT_EQ(order, run(seed));
+    int switches = 0;
+    for (std::size_t i = 1; i < order.size(); ++i) switches += order[i] != order[i - 1];
+    EXPECT_LE(switches, 2);  // one change point: at most one preemption plus the final hand-over
+    preempted += switches == 2;
+  }
+  EXPECT_GT(preempted, 0);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "scenarios/registry.hpp"
+#include "tools/choices_file.hpp"
 #include "tools/driver.hpp"
 #include "tools/trace_format.hpp"
 
@@ -57,8 +58,17 @@ int run_command(const RunOptions& options) {
     trace_file.open(options.trace_out);
     if (!trace_file) return bad_input(fmt::format("--trace-out {}: cannot open for writing", options.trace_out));
   }
+  RunRequest request{options.backend, options.seed, options.strategy, wants_trace};
+  request.strategy_options = options.strategy_options;
+  if (!options.choices.empty()) {
+    if (options.backend != "sim") return bad_input("--choices needs --backend sim");
+    Result<ChoicesFile> choices = read_choices_file(options.choices);
+    if (!choices) return bad_input(choices.status().message());
+    request.seed = choices.value().seed;
+    request.replay_choices = choices.value().choices;
+    request.choices_path = options.choices;
+  }
   fmt::print("scenario  {}: {}\n", spec.name, spec.description);
-  const RunRequest request{options.backend, options.seed, options.strategy, wants_trace};
   const RunReport report = run_scenario(spec, request, [&](SimOs& os) {
     if (trace_file.is_open()) write_trace_jsonl(trace_file, os);
     if (!options.explain) return;

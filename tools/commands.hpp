@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "sim/strategy.hpp"
+
 namespace iosim::cli {
 
 inline constexpr int exit_holds = 0;
@@ -20,6 +22,8 @@ struct RunOptions {
   std::string trace_out;
   bool explain = false;
   int explain_lines = 60;
+  sim::StrategyOptions strategy_options;
+  std::string choices;  // replay this .choices file
 };
 int run_command(const RunOptions& options);
 
@@ -30,5 +34,27 @@ struct DiffOptions {
 int diff_command(const DiffOptions& options);
 
 int list_command();
+
+struct ExploreOptions {
+  std::string scenario;
+  std::uint64_t seed_first = 1, seed_last = 100;
+  std::optional<std::string> strategy;
+  sim::StrategyOptions strategy_options;
+  int jobs = 1;
+  std::uint64_t shard_index = 1, shard_count = 1;  // K/N: this machine runs every N-th seed, starting at the K-th
+  std::string results_path;
+  bool keep_going = false;
+};
+int explore_command(const ExploreOptions& options);
+
+struct ShrinkOptions {
+  std::string scenario;
+  std::uint64_t seed = 1;
+  std::optional<std::string> strategy;
+  sim::StrategyOptions strategy_options;
+  std::string output;
+  int run_max = 2000;  // replays before shrink stops with what it has
+};
+int shrink_command(const ShrinkOptions& options);
 
 }  // namespace iosim::cli

@@ -11,14 +11,15 @@ namespace {
 
 CheckResult check_all_tasks_finished(const RunReport& report) {
   CheckResult result{"all_tasks_finished", true, "every thread returned"};
-  if (!report.sim) return result;  // natively, run_echo_workload returning means every thread was joined
+  if (!report.sim) return result;  // natively, run_workload returning means every thread was joined
   const sim::RunResult& run = report.sim->run;
   if (run.outcome == sim::RunResult::Outcome::completed) return result;
   result.passed = false;
   result.detail = fmt::format("run stopped: {}", sim::outcome_name(run.outcome));
   if (!run.failure.empty()) result.detail += " (" + run.failure + ")";
   for (const sim::BlockedTask& task : run.blocked) {
-    result.detail += fmt::format("; {} waits on {}", task.name, task.channel);
+    result.detail += task.channel == "(runnable)" ? fmt::format("; {} was runnable", task.name)
+                                                  : fmt::format("; {} waits on {}", task.name, task.channel);
   }
   return result;
 }
@@ -39,6 +40,11 @@ SimConfig sim_config_for(const ScenarioSpec& spec, const RunRequest& request) {
   config.seed = request.seed.value_or(spec.sim.seed);
   config.strategy = request.strategy.value_or(spec.sim.strategy);
   config.capture_trace = request.capture_trace;
+  config.strategy_options = request.strategy_options;
+  if (request.replay_choices) {
+    config.strategy = "replay";
+    config.replay_choices = *request.replay_choices;
+  }
   config.kernel.latency_ns = spec.network.latency_us * 1000;
   config.limits.step_max = spec.sim.step_max;
   return config;
@@ -50,13 +56,15 @@ RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
   report.backend = request.backend;
   report.seed = request.seed.value_or(spec.sim.seed);
   report.strategy = request.strategy.value_or(spec.sim.strategy);
+  report.strategy_options = request.strategy_options;
+  report.choices_path = request.choices_path;
   if (request.backend == "linux") {
     LinuxOs os;
-    report.observation = run_echo_workload(os, spec);
+    report.observation = run_workload(os, spec);
   } else {
     SimOs os(sim_config_for(spec, request));
     Observation observation;
-    report.sim = os.run([&] { observation = run_echo_workload(os, spec); });
+    report.sim = os.run([&] { observation = run_workload(os, spec); });
     report.observation = std::move(observation);
     if (inspect) inspect(os);
   }
@@ -67,7 +75,21 @@ RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
 std::string reproduce_command(const ScenarioSpec& spec, const RunReport& report) {
   std::string command = fmt::format("iosim run {}", spec.path.empty() ? spec.name : spec.path);
   if (report.backend != "sim") return command + " --backend " + report.backend;
-  return command + fmt::format(" --seed {} --strategy {}", report.seed, report.strategy);
+  if (!report.choices_path.empty()) return command + fmt::format(" --seed {} --choices {}", report.seed, report.choices_path);
+  command += fmt::format(" --seed {} --strategy {}", report.seed, report.strategy);
+  if (report.strategy == "pct") {
+    command += fmt::format(" --pct-depth {} --pct-steps {}", report.strategy_options.pct_depth,
+                           report.strategy_options.pct_steps);
+  }
+  return command;
+}
+
+std::vector<std::string> RunReport::failed_checks() const {
+  std::vector<std::string> failed;
+  for (const CheckResult& check : checks) {
+    if (!check.passed) failed.push_back(check.check);
+  }
+  return failed;
 }
 
 std::vector<std::string> compare_observations(const Observation& sim, const Observation& native) {

@@ -20,6 +20,9 @@ struct RunRequest {
   std::optional<std::uint64_t> seed;      // default: the scenario's sim.seed
   std::optional<std::string> strategy;    // default: the scenario's sim.strategy
   bool capture_trace = false;             // keep every event, for --trace-out and --explain
+  sim::StrategyOptions strategy_options;  // --pct-depth, --pct-steps
+  std::optional<std::vector<std::uint32_t>> replay_choices;  // follow this choice log instead of a strategy
+  std::string choices_path;               // where replay_choices came from (for the reproduce line)
 };
 
 struct RunReport {
@@ -30,6 +33,11 @@ struct RunReport {
   std::vector<CheckResult> checks;
   bool passed = false;
   std::optional<SimOutcome> sim;  // set on the simulator
+  sim::StrategyOptions strategy_options;
+  std::string choices_path;
+
+  // The names of the checks that failed, in order: what "the same failure" means to shrink.
+  std::vector<std::string> failed_checks() const;
 };
 
 // The SimConfig a scenario asks for (seed, strategy, latency, step limit).

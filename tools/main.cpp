@@ -19,7 +19,42 @@ const CLI::Validator seed_digits(
     },
     "UINT64", "seed");
 
-bool is_command(const std::string& word) { return word == "run" || word == "diff" || word == "list"; }
+bool is_command(const std::string& word) {
+  return word == "run" || word == "diff" || word == "list" || word == "explore" || word == "shrink";
+}
+
+// "A..B" with A <= B, both unsigned 64-bit.
+bool parse_seed_range(const std::string& text, std::uint64_t& first, std::uint64_t& last) {
+  const std::size_t dots = text.find("..");
+  if (dots == std::string::npos) return false;
+  std::string a = text.substr(0, dots), b = text.substr(dots + 2);
+  if (!seed_digits(a).empty() || !seed_digits(b).empty()) return false;
+  first = std::stoull(a);
+  last = std::stoull(b);
+  return first <= last;
+}
+
+// "K/N" with 1 <= K <= N.
+bool parse_shard(const std::string& text, std::uint64_t& index, std::uint64_t& count) {
+  const std::size_t slash = text.find('/');
+  if (slash == std::string::npos) return false;
+  std::string k = text.substr(0, slash), n = text.substr(slash + 1);
+  if (!seed_digits(k).empty() || !seed_digits(n).empty()) return false;
+  index = std::stoull(k);
+  count = std::stoull(n);
+  return index >= 1 && index <= count;
+}
+
+void add_strategy_options(CLI::App* command, std::optional<std::string>& strategy, iosim::sim::StrategyOptions& pct) {
+  command->add_option("--strategy", strategy, "Scheduling strategy (default: the scenario's sim.strategy)")
+      ->check(CLI::IsMember({"random", "rr", "pct"}));
+  command->add_option("--pct-depth", pct.pct_depth, "pct: bug depth d (d-1 priority change points)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  command->add_option("--pct-steps", pct.pct_steps, "pct: expected choice points per run (see `iosim run`)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
+      ->capture_default_str();
+}
 
 constexpr const char* overview =
     "iosim: a deterministic simulator of the operating system's I/O interface.\n"
@@ -31,7 +66,8 @@ void add_run(CLI::App& app, iosim::cli::RunOptions& options) {
   CLI::App* run = app.add_subcommand("run", "Run a scenario once and check it; the last line is its trace-hash");
   run->add_option("scenario", options.scenario, "Scenario file (JSON), e.g. scenarios/echo_select.json")->required();
   run->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")->check(seed_digits);
-  run->add_option("--strategy", options.strategy, "Scheduling strategy")->check(CLI::IsMember({"random", "rr"}));
+  add_strategy_options(run, options.strategy, options.strategy_options);
+  run->add_option("--choices", options.choices, "Replay a .choices file (from `iosim shrink`) instead of a strategy");
   run->add_option("--backend", options.backend, "Where to run: the simulator or the real Linux kernel")
       ->check(CLI::IsMember({"sim", "linux"}))
       ->capture_default_str();
@@ -48,6 +84,28 @@ void add_diff(CLI::App& app, iosim::cli::DiffOptions& options) {
   diff->add_option("--seed", options.seed, "Schedule seed for the simulator run")->check(seed_digits);
 }
 
+void add_explore(CLI::App& app, iosim::cli::ExploreOptions& options, std::string& seeds, std::string& shard) {
+  CLI::App* explore = app.add_subcommand("explore", "Run many seeds; report every failure with its reproduce line");
+  explore->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
+  explore->add_option("--seeds", seeds, "Seed range A..B (inclusive)")->required();
+  add_strategy_options(explore, options.strategy, options.strategy_options);
+  explore->add_option("--jobs", options.jobs, "Worker processes")->check(CLI::Range(1, 256))->capture_default_str();
+  explore->add_option("--shard", shard, "K/N: run only the K-th of N interleaved slices of the range");
+  explore->add_option("--results", options.results_path, "Write one JSON line per seed to this file");
+  explore->add_flag("--keep-going", options.keep_going, "Record every failure instead of stopping at the first");
+}
+
+void add_shrink(CLI::App& app, iosim::cli::ShrinkOptions& options) {
+  CLI::App* shrink = app.add_subcommand("shrink", "Cut a failing seed's choice log to a small one that fails the same way");
+  shrink->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
+  shrink->add_option("--seed", options.seed, "The failing seed")->required()->check(seed_digits);
+  add_strategy_options(shrink, options.strategy, options.strategy_options);
+  shrink->add_option("-o,--output", options.output, "Where to write the shrunk .choices file")->required();
+  shrink->add_option("--max-runs", options.run_max, "Replays before shrink stops with what it has")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,6 +116,11 @@ int main(int argc, char** argv) {
   iosim::cli::DiffOptions diff_options;
   add_run(app, run_options);
   add_diff(app, diff_options);
+  iosim::cli::ExploreOptions explore_options;
+  std::string seeds_text, shard_text;
+  add_explore(app, explore_options, seeds_text, shard_text);
+  iosim::cli::ShrinkOptions shrink_options;
+  add_shrink(app, shrink_options);
   app.add_subcommand("list", "List the bundled applications and scenario files");
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
     std::fprintf(stderr, "iosim: unknown command '%s' (commands: run, diff, list)\nRun 'iosim --help' for usage.\n",
@@ -76,5 +139,17 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("run")) return iosim::cli::run_command(run_options);
   if (app.got_subcommand("diff")) return iosim::cli::diff_command(diff_options);
+  if (app.got_subcommand("explore")) {
+    if (!parse_seed_range(seeds_text, explore_options.seed_first, explore_options.seed_last)) {
+      std::fprintf(stderr, "iosim: --seeds: expected A..B with A <= B (unsigned 64-bit), got '%s'\n", seeds_text.c_str());
+      return iosim::cli::exit_bad_input;
+    }
+    if (!shard_text.empty() && !parse_shard(shard_text, explore_options.shard_index, explore_options.shard_count)) {
+      std::fprintf(stderr, "iosim: --shard: expected K/N with 1 <= K <= N, got '%s'\n", shard_text.c_str());
+      return iosim::cli::exit_bad_input;
+    }
+    return iosim::cli::explore_command(explore_options);
+  }
+  if (app.got_subcommand("shrink")) return iosim::cli::shrink_command(shrink_options);
   return iosim::cli::list_command();
 }

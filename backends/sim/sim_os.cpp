@@ -144,7 +144,7 @@ SimOs::SimOs(SimConfig config) : config_(std::move(config)), prng_(config_.seed)
   if (config_.strategy == "replay") {
     strategy_ = std::make_unique<sim::ReplayStrategy>(config_.replay_choices);
   } else {
-    strategy_ = sim::make_strategy(config_.strategy, prng_);
+    strategy_ = sim::make_strategy(config_.strategy, prng_, config_.strategy_options);
   }
   IOSIM_ASSERT(strategy_ != nullptr, "unknown strategy (the caller validates names)");
   trace_.set_capture(config_.capture_trace);

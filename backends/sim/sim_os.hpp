@@ -19,7 +19,8 @@ namespace iosim {
 
 struct SimConfig {
   std::uint64_t seed = 1;
-  std::string strategy = "random";   // random | rr (see sim::strategy_names)
+  std::string strategy = "random";   // random | rr | pct (see sim::strategy_names), or replay
+  sim::StrategyOptions strategy_options;  // pct depth and expected steps
   std::vector<std::uint32_t> replay_choices;  // used when strategy == "replay"
   std::int64_t syscall_cost_ns = 200;  // virtual time each Os call consumes, so busy loops advance the clock
   bool capture_trace = false;          // keep every event (for --trace-out); the hash is computed regardless

@@ -11,7 +11,8 @@
 namespace iosim::kernel {
 
 kernel::kernel(sim::Runtime& runtime, kernel_config config)
-    : runtime_(runtime), config_(config), files_(config.fd_count_max), net_(std::make_unique<loopback_net>(*this)) {
+    : runtime_(runtime), config_(config), files_(config.fd_count_max), net_(std::make_unique<loopback_net>(*this)),
+      fault_prng_(config.fault_seed) {
   name_timeout_ = intern("timeout");
   name_kernel_ = intern("sigpipe");
 }
@@ -24,6 +25,12 @@ kernel::~kernel() {
 
 void kernel::trace_event(std::uint32_t what, std::uint32_t object, std::int64_t arg0, std::int64_t arg1) {
   trace().record({runtime_.now_ns(), runtime_.current(), sim::EventKind::kernel, what, object, arg0, arg1});
+}
+
+bool kernel::fault(double probability, std::uint32_t fault_name, std::uint32_t object) {
+  if (probability <= 0 || !fault_prng_.bernoulli(probability)) return false;
+  trace().record({runtime_.now_ns(), runtime_.current(), sim::EventKind::fault, fault_name, object, 0, 0});
+  return true;
 }
 
 void kernel::send_sigpipe() {

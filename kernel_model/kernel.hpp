@@ -10,11 +10,21 @@
 #include "iosim/os.hpp"
 #include "kernel_model/fdtable.hpp"
 #include "kernel_model/wait.hpp"
+#include "sim/prng.hpp"
 #include "sim/runtime.hpp"
 
 namespace iosim::kernel {
 
 class loopback_net;
+
+// Network faults, drawn from the kernel's own PRNG (kernel_config::fault_seed), so a run replays exactly.
+// Each keeps TCP's guarantees: bytes arrive in order, or the connection is reset.
+struct network_faults {
+  double segment_split = 0;          // a data segment is cut to a random 1..len bytes (the rest follows)
+  std::int64_t latency_jitter_ns = 0;  // each segment waits latency + a random 0..jitter (never overtaking)
+  double reset = 0;                  // a data segment arrives as a RST: both ends see the connection reset
+  bool any() const { return segment_split > 0 || latency_jitter_ns > 0 || reset > 0; }
+};
 
 // Every limit of the model, named with its unit. Defaults are Linux 6.1's.
 struct kernel_config {
@@ -35,6 +45,8 @@ struct kernel_config {
   std::int64_t time_wait_ns = 60'000'000'000;   // TCP_TIMEWAIT_LEN
   std::int64_t timer_slack_ns = 50'000;      // current->timer_slack_ns (select/poll slack, traced only)
   long epoll_watches_max = 1'000'000;        // fs.epoll.max_user_watches (ENOSPC beyond it)
+  network_faults faults;
+  std::uint64_t fault_seed = 0;
 };
 
 // Blocking waits give up with one of these (0 means the condition holds).
@@ -63,6 +75,9 @@ class kernel {
   // A write to a broken pipe or reset socket without MSG_NOSIGNAL. iosim treats SIGPIPE as ignored (as
   // LinuxOs sets it, and as servers do), so the call just returns EPIPE; the signal is traced.
   void send_sigpipe();
+  // Draws a network fault decision; a fault that happens is traced as a fault event on `object`.
+  bool fault(double probability, std::uint32_t fault_name, std::uint32_t object);
+  std::uint64_t fault_below(std::uint64_t bound) { return fault_prng_.below(bound); }
   // True while the kernel itself is being destroyed: release() must not block or wake anyone.
   bool tearing_down() const { return tearing_down_; }
 
@@ -136,6 +151,7 @@ class kernel {
   std::unique_ptr<loopback_net> net_;
   std::uint32_t object_count_ = 0;
   std::uint64_t file_count_ = 0;
+  sim::Prng fault_prng_;
   bool tearing_down_ = false;
   std::uint32_t name_timeout_ = 0;
   std::uint32_t name_kernel_ = 0;

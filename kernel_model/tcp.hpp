@@ -52,6 +52,7 @@ struct tcp_sock final : sock, std::enable_shared_from_this<tcp_sock> {
   byte_queue receive_queue;       // sk_receive_queue: in-order bytes not yet read
   byte_queue write_queue;         // sk_write_queue: accepted by send(), not yet acknowledged
   std::size_t snd_nxt = 0;        // bytes of write_queue already transmitted (in flight)
+  std::int64_t last_arrival_ns = 0;  // when the last segment sent will arrive: jitter never reorders a stream
   bool fin_queued = false;        // a FIN follows the queued data (close or shutdown(SHUT_WR))
   bool fin_sent = false;
 
@@ -159,6 +160,7 @@ class loopback_net {
   std::map<std::uint32_t, std::shared_ptr<tcp_sock>> socks_;  // every live sock, by creation number
   std::map<std::uint16_t, std::vector<tcp_sock*>> ports_;     // bound socks by local port, bind order
   int next_ephemeral_;
+  std::uint32_t name_fault_split_ = 0, name_fault_reset_ = 0;
   std::uint32_t name_syn_, name_synack_, name_data_, name_fin_, name_rst_, name_window_, name_state_,
       name_time_wait_, name_syn_retry_, name_listen_drop_;
 };

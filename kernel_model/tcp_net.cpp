@@ -26,6 +26,8 @@ void state_change(tcp_sock& sk) { __wake_up(sk.k.runtime(), sk.wq, 1, 0, nullptr
 }  // namespace
 
 loopback_net::loopback_net(kernel& k) : k_(k), next_ephemeral_(k.config().ephemeral_port_first) {
+  name_fault_split_ = k.intern("segment_split");
+  name_fault_reset_ = k.intern("connection_reset");
   name_syn_ = k.intern("tcp.syn");
   name_synack_ = k.intern("tcp.synack");
   name_data_ = k.intern("tcp.data");
@@ -156,7 +158,19 @@ void loopback_net::transmit(tcp_sock& from, segment seg) {
   k_.trace_event(what, from.name, static_cast<std::int64_t>(seg.bytes.size()));
   std::weak_ptr<tcp_sock> to = from.peer;
   std::weak_ptr<tcp_sock> self = from.weak_from_this();
-  after_latency(what, [this, to, self, seg = std::move(seg)]() mutable { deliver(to, self, std::move(seg)); });
+  auto arrive = [this, to, self, seg = std::move(seg)]() mutable { deliver(to, self, std::move(seg)); };
+  const network_faults& faults = k_.config().faults;
+  if (k_.config().latency_ns == 0 && faults.latency_jitter_ns == 0) {
+    arrive();
+    return;
+  }
+  // Jitter delays a segment, but a stream's segments still arrive in the order they were sent.
+  sim::Runtime& runtime = k_.runtime();
+  std::int64_t arrival = runtime.now_ns() + k_.config().latency_ns;
+  if (faults.latency_jitter_ns > 0) arrival += static_cast<std::int64_t>(k_.fault_below(faults.latency_jitter_ns + 1));
+  arrival = std::max(arrival, from.last_arrival_ns);
+  from.last_arrival_ns = arrival;
+  runtime.add_timer(arrival, what, std::move(arrive));
 }
 
 void loopback_net::tcp_push(tcp_sock& sk) {
@@ -169,8 +183,11 @@ void loopback_net::tcp_push(tcp_sock& sk) {
       const std::size_t used = peer->receive_queue.size() + sk.snd_nxt;
       window = used >= peer->receive_capacity() ? 0 : peer->receive_capacity() - used;
     }
-    const std::size_t length = std::min({sk.write_queue.size() - sk.snd_nxt, mss, window});
+    std::size_t length = std::min({sk.write_queue.size() - sk.snd_nxt, mss, window});
     if (length == 0) break;  // zero window: window_update() resumes
+    if (length > 1 && k_.fault(k_.config().faults.segment_split, name_fault_split_, sk.name)) {
+      length = 1 + static_cast<std::size_t>(k_.fault_below(length));  // the rest goes in the next segment
+    }
     segment seg{segment::kind::data, std::string(length, '\0')};
     sk.write_queue.peek(seg.bytes.data(), length, sk.snd_nxt);
     sk.snd_nxt += length;
@@ -209,6 +226,12 @@ void loopback_net::deliver(const std::weak_ptr<tcp_sock>& to_ref, const std::wea
     if (seg.type != segment::kind::rst && from) after_latency(name_rst_, [this, from_ref] {
         if (const auto sender = from_ref.lock()) on_reset(*sender);
       });
+    return;
+  }
+  if (seg.type == segment::kind::data && k_.fault(k_.config().faults.reset, name_fault_reset_, to->name)) {
+    send_active_reset(*to);  // the receiver resets the connection: its peer gets the RST, it sees ECONNRESET
+    to->sk_err = E::CONNRESET;
+    if (!to->dead) wake_up_poll(k_.runtime(), to->wq, POLL::ERR);
     return;
   }
   switch (seg.type) {

@@ -60,6 +60,7 @@ int run_command(const RunOptions& options) {
   }
   RunRequest request{options.backend, options.seed, options.strategy, wants_trace};
   request.strategy_options = options.strategy_options;
+  if (Status faults = apply_faults(request, options.faults); !faults) return bad_input(faults.message());
   if (!options.choices.empty()) {
     if (options.backend != "sim") return bad_input("--choices needs --backend sim");
     Result<ChoicesFile> choices = read_choices_file(options.choices);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sim/strategy.hpp"
 
@@ -24,6 +25,7 @@ struct RunOptions {
   int explain_lines = 60;
   sim::StrategyOptions strategy_options;
   std::string choices;  // replay this .choices file
+  std::vector<std::string> faults;  // --fault name=value
 };
 int run_command(const RunOptions& options);
 
@@ -44,6 +46,7 @@ struct ExploreOptions {
   std::uint64_t shard_index = 1, shard_count = 1;  // K/N: this machine runs every N-th seed, starting at the K-th
   std::string results_path;
   bool keep_going = false;
+  std::vector<std::string> faults;
 };
 int explore_command(const ExploreOptions& options);
 
@@ -54,6 +57,7 @@ struct ShrinkOptions {
   sim::StrategyOptions strategy_options;
   std::string output;
   int run_max = 2000;  // replays before shrink stops with what it has
+  std::vector<std::string> faults;
 };
 int shrink_command(const ShrinkOptions& options);
 

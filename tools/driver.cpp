@@ -2,7 +2,9 @@
 // and the comparison behind `iosim diff`.
 #include "tools/driver.hpp"
 
+#include <cstdlib>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "backends/linux/linux_os.hpp"
 
@@ -35,6 +37,68 @@ void judge(const ScenarioSpec& spec, RunReport& report) {
 
 }  // namespace
 
+namespace {
+
+struct FaultField {
+  std::string_view name;
+  double* (*field)(FaultPlan&);
+  std::string_view meaning;
+};
+
+const FaultField fault_fields[] = {
+    {"eintr", [](FaultPlan& p) { return &p.syscalls.eintr; }, "blocking calls return EINTR"},
+    {"spurious_eagain", [](FaultPlan& p) { return &p.syscalls.spurious_eagain; }, "non-blocking reads return EAGAIN"},
+    {"short_read", [](FaultPlan& p) { return &p.syscalls.short_read; }, "reads ask for 1..len bytes"},
+    {"short_write", [](FaultPlan& p) { return &p.syscalls.short_write; }, "non-blocking writes offer 1..len bytes"},
+    {"enobufs", [](FaultPlan& p) { return &p.syscalls.enobufs; }, "send fails with ENOBUFS"},
+    {"accept_aborted", [](FaultPlan& p) { return &p.syscalls.accept_aborted; }, "accept4 returns ECONNABORTED"},
+    {"segment_split", [](FaultPlan& p) { return &p.network.segment_split; }, "TCP segments are cut short (sim)"},
+    {"reset", [](FaultPlan& p) { return &p.network.reset; }, "a TCP segment resets the connection (sim)"},
+};
+
+}  // namespace
+
+std::vector<std::string_view> fault_names() {
+  std::vector<std::string_view> names;
+  for (const FaultField& field : fault_fields) names.push_back(field.name);
+  names.push_back("jitter_us");
+  return names;
+}
+
+Status apply_fault(FaultPlan& plan, const std::string& assignment) {
+  const std::size_t equals = assignment.find('=');
+  const std::string name = assignment.substr(0, equals);
+  const std::string value = equals == std::string::npos ? "" : assignment.substr(equals + 1);
+  char* end = nullptr;
+  const double number = value.empty() ? -1 : std::strtod(value.c_str(), &end);
+  const bool numeric = !value.empty() && end && *end == '\0';
+  if (name == "jitter_us") {
+    if (!numeric || number < 0 || number > 60e6) {
+      return Status::error(fmt::format("--fault {}: jitter_us takes microseconds in 0..60000000", assignment));
+    }
+    plan.network.latency_jitter_ns = static_cast<std::int64_t>(number * 1000);
+    return Status::ok();
+  }
+  for (const FaultField& field : fault_fields) {
+    if (field.name != name) continue;
+    if (!numeric || number < 0 || number > 1) {
+      return Status::error(fmt::format("--fault {}: {} takes a probability in 0..1", assignment, name));
+    }
+    *field.field(plan) = number;
+    return Status::ok();
+  }
+  return Status::error(fmt::format("--fault {}: unknown fault '{}' (known: {})", assignment, name,
+                                   fmt::join(fault_names(), ", ")));
+}
+
+Status apply_faults(RunRequest& request, const std::vector<std::string>& assignments) {
+  for (const std::string& assignment : assignments) {
+    if (Status applied = apply_fault(request.faults, assignment); !applied) return applied;
+    request.fault_arguments.push_back(assignment);
+  }
+  return Status::ok();
+}
+
 SimConfig sim_config_for(const ScenarioSpec& spec, const RunRequest& request) {
   SimConfig config;
   config.seed = request.seed.value_or(spec.sim.seed);
@@ -47,6 +111,9 @@ SimConfig sim_config_for(const ScenarioSpec& spec, const RunRequest& request) {
   }
   config.kernel.latency_ns = spec.network.latency_us * 1000;
   config.limits.step_max = spec.sim.step_max;
+  config.kernel.faults = request.faults.network;
+  std::uint64_t stream = config.seed ^ 0x6661756c74ULL;  // the fault PRNG streams are apart from the schedule's
+  config.kernel.fault_seed = sim::splitmix64(stream);
   return config;
 }
 
@@ -58,13 +125,20 @@ RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
   report.strategy = request.strategy.value_or(spec.sim.strategy);
   report.strategy_options = request.strategy_options;
   report.choices_path = request.choices_path;
+  report.fault_arguments = request.fault_arguments;
+  std::uint64_t stream = report.seed ^ 0x73797363616c6cULL;
+  const std::uint64_t syscall_fault_seed = sim::splitmix64(stream);
   if (request.backend == "linux") {
     LinuxOs os;
-    report.observation = run_workload(os, spec);
+    FaultOs faulty(os, request.faults.syscalls, syscall_fault_seed);
+    report.observation = run_workload(request.faults.syscalls.any() ? static_cast<Os&>(faulty) : os, spec);
   } else {
     SimOs os(sim_config_for(spec, request));
+    FaultOs faulty(os, request.faults.syscalls, syscall_fault_seed,
+                   [&os](std::string_view fault) { os.trace_fault(fault); });
+    Os& app_os = request.faults.syscalls.any() ? static_cast<Os&>(faulty) : os;
     Observation observation;
-    report.sim = os.run([&] { observation = run_workload(os, spec); });
+    report.sim = os.run([&] { observation = run_workload(app_os, spec); });
     report.observation = std::move(observation);
     if (inspect) inspect(os);
   }
@@ -74,6 +148,7 @@ RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
 
 std::string reproduce_command(const ScenarioSpec& spec, const RunReport& report) {
   std::string command = fmt::format("iosim run {}", spec.path.empty() ? spec.name : spec.path);
+  for (const std::string& fault : report.fault_arguments) command += " --fault " + fault;
   if (report.backend != "sim") return command + " --backend " + report.backend;
   if (!report.choices_path.empty()) return command + fmt::format(" --seed {} --choices {}", report.seed, report.choices_path);
   command += fmt::format(" --seed {} --strategy {}", report.seed, report.strategy);

@@ -8,12 +8,27 @@
 #include <string>
 #include <vector>
 
+#include "backends/fault/fault_os.hpp"
 #include "backends/sim/sim_os.hpp"
 #include "scenarios/checks.hpp"
 #include "scenarios/scenario.hpp"
 #include "scenarios/workload.hpp"
 
 namespace iosim {
+
+// Every fault a run may inject: at the syscall boundary (FaultOs, any backend) and in the simulated network.
+struct FaultPlan {
+  SyscallFaults syscalls;
+  kernel::network_faults network;
+  bool any() const { return syscalls.any() || network.any(); }
+};
+
+// Applies "name=value" (eintr=0.01, segment_split=0.5, jitter_us=200 ...) to `plan`; the error names the
+// fault and lists the known ones.
+Status apply_fault(FaultPlan& plan, const std::string& assignment);
+std::vector<std::string_view> fault_names();
+// Applies every "name=value" to request.faults and remembers them for reproduce lines.
+Status apply_faults(struct RunRequest& request, const std::vector<std::string>& assignments);
 
 struct RunRequest {
   std::string backend = "sim";           // sim | linux
@@ -23,6 +38,8 @@ struct RunRequest {
   sim::StrategyOptions strategy_options;  // --pct-depth, --pct-steps
   std::optional<std::vector<std::uint32_t>> replay_choices;  // follow this choice log instead of a strategy
   std::string choices_path;               // where replay_choices came from (for the reproduce line)
+  FaultPlan faults;
+  std::vector<std::string> fault_arguments;  // as given on the command line, for the reproduce line
 };
 
 struct RunReport {
@@ -35,6 +52,7 @@ struct RunReport {
   std::optional<SimOutcome> sim;  // set on the simulator
   sim::StrategyOptions strategy_options;
   std::string choices_path;
+  std::vector<std::string> fault_arguments;
 
   // The names of the checks that failed, in order: what "the same failure" means to shrink.
   std::vector<std::string> failed_checks() const;

@@ -22,6 +22,7 @@ namespace {
 nlohmann::json run_seed(const ScenarioSpec& spec, const ExploreOptions& options, std::uint64_t seed) {
   RunRequest request{"sim", seed, options.strategy, false};
   request.strategy_options = options.strategy_options;
+  (void)apply_faults(request, options.faults);  // validated before exploring began
   const RunReport report = run_scenario(spec, request);
   nlohmann::json line{{"seed", seed},
                       {"passed", report.passed},
@@ -168,6 +169,11 @@ int explore_command(const ExploreOptions& options) {
     return exit_bad_input;
   }
   const ScenarioSpec& spec = loaded.value();
+  RunRequest probe;
+  if (Status faults = apply_faults(probe, options.faults); !faults) {
+    std::fprintf(stderr, "iosim: %s\n", faults.message().c_str());
+    return exit_bad_input;
+  }
   std::ofstream results;
   if (!options.results_path.empty()) {
     results.open(options.results_path);

@@ -45,6 +45,15 @@ bool parse_shard(const std::string& text, std::uint64_t& index, std::uint64_t& c
   return index >= 1 && index <= count;
 }
 
+void add_fault_option(CLI::App* command, std::vector<std::string>& faults) {
+  command->add_option("--fault", faults,
+                      "Inject faults, repeatable: NAME=P with NAME one of eintr, spurious_eagain, short_read, "
+                      "short_write, enobufs, accept_aborted, segment_split, reset (probability P per call or "
+                      "segment), or jitter_us=N")
+      ->expected(1)
+      ->take_all();
+}
+
 void add_strategy_options(CLI::App* command, std::optional<std::string>& strategy, iosim::sim::StrategyOptions& pct) {
   command->add_option("--strategy", strategy, "Scheduling strategy (default: the scenario's sim.strategy)")
       ->check(CLI::IsMember({"random", "rr", "pct"}));
@@ -68,6 +77,7 @@ void add_run(CLI::App& app, iosim::cli::RunOptions& options) {
   run->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")->check(seed_digits);
   add_strategy_options(run, options.strategy, options.strategy_options);
   run->add_option("--choices", options.choices, "Replay a .choices file (from `iosim shrink`) instead of a strategy");
+  add_fault_option(run, options.faults);
   run->add_option("--backend", options.backend, "Where to run: the simulator or the real Linux kernel")
       ->check(CLI::IsMember({"sim", "linux"}))
       ->capture_default_str();
@@ -93,6 +103,7 @@ void add_explore(CLI::App& app, iosim::cli::ExploreOptions& options, std::string
   explore->add_option("--shard", shard, "K/N: run only the K-th of N interleaved slices of the range");
   explore->add_option("--results", options.results_path, "Write one JSON line per seed to this file");
   explore->add_flag("--keep-going", options.keep_going, "Record every failure instead of stopping at the first");
+  add_fault_option(explore, options.faults);
 }
 
 void add_shrink(CLI::App& app, iosim::cli::ShrinkOptions& options) {
@@ -101,6 +112,7 @@ void add_shrink(CLI::App& app, iosim::cli::ShrinkOptions& options) {
   shrink->add_option("--seed", options.seed, "The failing seed")->required()->check(seed_digits);
   add_strategy_options(shrink, options.strategy, options.strategy_options);
   shrink->add_option("-o,--output", options.output, "Where to write the shrunk .choices file")->required();
+  add_fault_option(shrink, options.faults);
   shrink->add_option("--max-runs", options.run_max, "Replays before shrink stops with what it has")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();

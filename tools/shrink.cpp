@@ -20,6 +20,7 @@ struct Shrinker {
   bool still_fails(const std::vector<std::uint32_t>& choices) {
     ++runs;
     RunRequest request{"sim", options.seed, std::nullopt, false};
+    (void)apply_faults(request, options.faults);  // validated by shrink_command
     request.replay_choices = choices;
     return run_scenario(spec, request).failed_checks() == failure;
   }
@@ -75,6 +76,10 @@ int shrink_command(const ShrinkOptions& options) {
   const ScenarioSpec& spec = loaded.value();
   RunRequest request{"sim", options.seed, options.strategy, false};
   request.strategy_options = options.strategy_options;
+  if (Status faults = apply_faults(request, options.faults); !faults) {
+    std::fprintf(stderr, "iosim: %s\n", faults.message().c_str());
+    return exit_bad_input;
+  }
   const RunReport original = run_scenario(spec, request);
   if (original.passed) {
     std::fprintf(stderr, "iosim: shrink: %s passes with seed %llu; shrink needs a failing run (find one with explore)\n",
@@ -97,7 +102,9 @@ int shrink_command(const ShrinkOptions& options) {
   }
   fmt::print("shrunk to {} choices ({} non-default) in {} replays{}: {} written\n", shrunk.size(), non_default(shrunk),
              shrinker.runs, shrinker.out_of_budget() ? " (replay budget reached)" : "", options.output);
-  fmt::print("reproduce: iosim run {} --choices {}\n", spec.path, options.output);
+  std::string fault_flags;
+  for (const std::string& fault : options.faults) fault_flags += " --fault " + fault;
+  fmt::print("reproduce: iosim run {} --choices {}{}\n", spec.path, options.output, fault_flags);
   fmt::print("shrink: {} -> {} choices, {} -> {} non-default\n", recorded.size(), shrunk.size(), non_default(recorded),
              non_default(shrunk));
   return exit_check_failed;

@@ -183,6 +183,8 @@ LinuxOs::LinuxOs() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
+void LinuxOs::set_last_errno(int error) { t_last_errno = error; }
+
 int LinuxOs::last_errno() const {
   return t_last_errno;
 }

@@ -22,6 +22,7 @@ class LinuxOs final : public Os {
 
   std::string_view backend_name() const override { return "linux"; }
   int last_errno() const override;
+  void set_last_errno(int error) override;
 
   int socket(int domain, int type, int protocol) override;
   int socketpair(int domain, int type, int protocol, int sv[2]) override;

@@ -172,6 +172,8 @@ SimOutcome SimOs::run(std::function<void()> main) {
 
 int SimOs::last_errno() const { return scheduler_->task_errno(scheduler_->current()); }
 
+void SimOs::set_last_errno(int error) { scheduler_->task_errno(scheduler_->current()) = error; }
+
 void SimOs::enter(std::uint32_t call, std::int64_t arg0, std::int64_t arg1) {
   if (scheduler_->killed() && !unwinding()) throw sim::TaskKilled{};
   trace_.record({scheduler_->now_ns(), scheduler_->current(), sim::EventKind::sys_enter, names_[call], 0, arg0, arg1});
@@ -187,6 +189,10 @@ long SimOs::leave(std::uint32_t call, long result) {
   if (result >= 0) return result;
   scheduler_->task_errno(scheduler_->current()) = error;
   return -1;
+}
+
+void SimOs::trace_fault(std::string_view fault) {
+  trace_.record({scheduler_->now_ns(), scheduler_->current(), sim::EventKind::fault, trace_.intern(fault), 0, 0, 0});
 }
 
 #define IOSIM_SIM_CALL(call, arg0, arg1, expression) \

@@ -51,6 +51,7 @@ class SimOs final : public Os {
 
   std::string_view backend_name() const override { return "sim"; }
   int last_errno() const override;
+  void set_last_errno(int error) override;
 
   int socket(int domain, int type, int protocol) override;
   int socketpair(int domain, int type, int protocol, int sv[2]) override;
@@ -90,6 +91,8 @@ class SimOs final : public Os {
   void enter(std::uint32_t call, std::int64_t arg0, std::int64_t arg1);
   // Traces the exit; a negative kernel result becomes -1 with the task's errno set.
   long leave(std::uint32_t call, long result);
+  // Traces a fault a decorator (FaultOs) injected into the current task's call.
+  void trace_fault(std::string_view fault);
 
  private:
   SimConfig config_;

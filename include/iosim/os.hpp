@@ -71,6 +71,9 @@ class Os {
 
   // errno of the calling thread, set by the last call that failed.
   virtual int last_errno() const = 0;
+  // Sets the calling thread's errno (as C code may assign errno); decorators such as FaultOs report the
+  // failures they inject through it.
+  virtual void set_last_errno(int error) = 0;
 
   // --- files and sockets: same arguments and results as the Linux syscalls of the same name ---
   virtual int socket(int domain, int type, int protocol) = 0;

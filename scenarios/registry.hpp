@@ -10,11 +10,12 @@
 #include <string_view>
 
 #include "iosim/os.hpp"
+#include "scenarios/scenario.hpp"
 
 namespace iosim {
 
 // What a server app is given. The app serves exactly `connections` connections (each until the client
-// closes it), then closes everything and returns.
+// closes it, or until the app's protocol ends it), then closes everything and returns.
 struct AppContext {
   Os& os;
   const nlohmann::json& params;  // the scenario's "params" object (validated against AppInfo::params)
@@ -37,6 +38,7 @@ struct AppInfo {
   std::string_view description;
   void (*main)(AppContext&);
   std::span<const AppParam> params;  // every parameter the app reads from AppContext::params
+  WorkloadKind workload = WorkloadKind::echo;  // the clients it serves; the loader rejects any other kind
 };
 
 // Every bundled app, in a fixed order (sorted by name).

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <span>
 
 #include "scenarios/checks.hpp"
@@ -26,8 +27,13 @@ struct FieldError {
 
 constexpr std::string_view top_level_fields[] = {"name",     "description", "app", "params",
                                                  "workload", "network",     "sim", "checks"};
-constexpr std::string_view workload_fields[] = {"clients", "messages", "message_bytes_min",
-                                                "message_bytes_max", "seed"};
+constexpr std::string_view workload_fields[] = {"kind",         "clients",           "seed",
+                                                "messages",     "message_bytes_min", "message_bytes_max",
+                                                "requests",     "body_bytes_min",    "body_bytes_max"};
+// Fields that mean something for one kind only; in the other they would be silently ignored, so they are errors.
+constexpr std::string_view echo_workload_fields[] = {"messages", "message_bytes_min", "message_bytes_max"};
+constexpr std::string_view http_workload_fields[] = {"requests", "body_bytes_min", "body_bytes_max"};
+constexpr std::string_view workload_kinds[] = {"echo", "http"};
 constexpr std::string_view network_fields[] = {"latency_us"};
 constexpr std::string_view sim_fields[] = {"seed", "strategy", "step_max"};
 constexpr std::string_view strategies[] = {"random", "rr"};
@@ -122,13 +128,30 @@ std::uint64_t read_unsigned(const json& value, const std::string& path) {
                    fmt::format("expected a non-negative integer (up to 2^64-1), got {}", describe(value))};
 }
 
-void parse_workload(const json& object, WorkloadSpec& workload) {
-  require_object(object, "workload");
-  reject_unknown_fields(object, "workload", workload_fields);
-  if (object.contains("clients")) {
-    workload.clients =
-        static_cast<int>(read_integer(object["clients"], "workload.clients", 1, workload_clients_max));
+WorkloadKind parse_workload_kind(const json& object) {
+  if (!object.contains("kind")) return WorkloadKind::echo;
+  const std::string kind = read_string(object["kind"], "workload.kind");
+  if (kind == "echo") return WorkloadKind::echo;
+  if (kind == "http") return WorkloadKind::http;
+  throw FieldError{"workload.kind",
+                   fmt::format("unknown workload kind \"{}\"{}; known kinds: {}", kind,
+                               suggestion(kind, workload_kinds), join(workload_kinds))};
+}
+
+// Rejects the fields of the other kind, naming the kind that would use them.
+void reject_fields_of_other_kind(const json& object, WorkloadKind kind) {
+  const auto foreign = kind == WorkloadKind::echo ? std::span<const std::string_view>(http_workload_fields)
+                                                  : std::span<const std::string_view>(echo_workload_fields);
+  const WorkloadKind owner = kind == WorkloadKind::echo ? WorkloadKind::http : WorkloadKind::echo;
+  for (std::string_view field : foreign) {
+    if (!object.contains(field)) continue;
+    throw FieldError{child_path("workload", field),
+                     fmt::format("only an {} workload has this field, and this one is {} (\"kind\": \"{}\")",
+                                 workload_kind_name(owner), workload_kind_name(kind), workload_kind_name(owner))};
   }
+}
+
+void parse_echo_fields(const json& object, WorkloadSpec& workload) {
   if (object.contains("messages")) {
     workload.messages =
         static_cast<int>(read_integer(object["messages"], "workload.messages", 0, workload_messages_max));
@@ -144,6 +167,41 @@ void parse_workload(const json& object, WorkloadSpec& workload) {
   if (workload.message_bytes_min > workload.message_bytes_max) {
     throw FieldError{"workload", fmt::format("message_bytes_min ({}) is greater than message_bytes_max ({})",
                                              workload.message_bytes_min, workload.message_bytes_max)};
+  }
+}
+
+void parse_http_fields(const json& object, WorkloadSpec& workload) {
+  if (object.contains("requests")) {
+    workload.requests =
+        static_cast<int>(read_integer(object["requests"], "workload.requests", 0, workload_requests_max));
+  }
+  if (object.contains("body_bytes_min")) {
+    workload.body_bytes_min =
+        read_integer(object["body_bytes_min"], "workload.body_bytes_min", 0, http_body_bytes_max);
+  }
+  if (object.contains("body_bytes_max")) {
+    workload.body_bytes_max =
+        read_integer(object["body_bytes_max"], "workload.body_bytes_max", 0, http_body_bytes_max);
+  }
+  if (workload.body_bytes_min > workload.body_bytes_max) {
+    throw FieldError{"workload", fmt::format("body_bytes_min ({}) is greater than body_bytes_max ({})",
+                                             workload.body_bytes_min, workload.body_bytes_max)};
+  }
+}
+
+void parse_workload(const json& object, WorkloadSpec& workload) {
+  require_object(object, "workload");
+  reject_unknown_fields(object, "workload", workload_fields);
+  workload.kind = parse_workload_kind(object);
+  reject_fields_of_other_kind(object, workload.kind);
+  if (object.contains("clients")) {
+    workload.clients =
+        static_cast<int>(read_integer(object["clients"], "workload.clients", 1, workload_clients_max));
+  }
+  if (workload.kind == WorkloadKind::echo) {
+    parse_echo_fields(object, workload);
+  } else {
+    parse_http_fields(object, workload);
   }
   if (object.contains("seed")) workload.seed = read_unsigned(object["seed"], "workload.seed");
 }
@@ -173,7 +231,7 @@ void parse_sim(const json& object, SimSpec& sim) {
   }
 }
 
-void parse_checks(const json& array, std::vector<std::string>& checks) {
+void parse_checks(const json& array, WorkloadKind kind, std::vector<std::string>& checks) {
   if (!array.is_array()) {
     throw FieldError{"checks", fmt::format("expected an array of check names, got {}", describe(array))};
   }
@@ -188,6 +246,10 @@ void parse_checks(const json& array, std::vector<std::string>& checks) {
     }
     if (std::find(checks.begin(), checks.end(), check) != checks.end()) {
       throw FieldError{path, fmt::format("check \"{}\" is listed twice", check)};
+    }
+    if (const std::optional<WorkloadKind> judged = check_workload_kind(check); judged && *judged != kind) {
+      throw FieldError{path, fmt::format("check \"{}\" judges an {} workload, and this one is {}", check,
+                                         workload_kind_name(*judged), workload_kind_name(kind))};
     }
     checks.push_back(std::move(check));
   }
@@ -242,9 +304,15 @@ ScenarioSpec parse_document(const json& document, std::string_view stem) {
     spec.params = document["params"];
   }
   if (document.contains("workload")) parse_workload(document["workload"], spec.workload);
+  if (app.workload != spec.workload.kind) {
+    throw FieldError{"workload.kind", fmt::format("app {} serves {} clients, and this workload is {}", app.name,
+                                                  workload_kind_name(app.workload),
+                                                  workload_kind_name(spec.workload.kind))};
+  }
   if (document.contains("network")) parse_network(document["network"], spec.network);
   if (document.contains("sim")) parse_sim(document["sim"], spec.sim);
-  if (document.contains("checks")) parse_checks(document["checks"], spec.checks);
+  spec.checks = default_checks(spec.workload.kind);
+  if (document.contains("checks")) parse_checks(document["checks"], spec.workload.kind, spec.checks);
   return spec;
 }
 
@@ -275,6 +343,15 @@ Result<ScenarioSpec> load_scenario_file(const std::string& path) {
   Result<std::string> text = read_text_file(path, scenario_file_bytes_max);
   if (!text) return text.status();
   return parse_scenario(*text, path);
+}
+
+std::string_view workload_kind_name(WorkloadKind kind) {
+  return kind == WorkloadKind::http ? "http" : "echo";
+}
+
+int workload_connections(const WorkloadSpec& workload) {
+  if (workload.kind == WorkloadKind::http) return workload.clients * workload.requests;
+  return workload.clients;
 }
 
 std::vector<std::string_view> scenario_fields() {

@@ -18,17 +18,35 @@ inline constexpr int scenario_nesting_depth_max = 32;
 inline constexpr std::int64_t workload_clients_max = 256;  // 2 fds per client in-process; select caps at 1024
 inline constexpr std::int64_t workload_messages_max = 1'000'000;
 inline constexpr std::int64_t workload_message_bytes_max = 16 << 20;
+inline constexpr std::int64_t workload_requests_max = 10'000;  // per client; HTTP/1.0: one connection each
+inline constexpr std::int64_t http_body_bytes_max = 16 << 20;
 inline constexpr std::int64_t network_latency_us_max = 60'000'000;
 
-// The client side of an echo scenario. Identical on every backend and every schedule seed: message sizes
-// and bytes come from a Prng seeded by `seed` and the client index.
+// What the clients of a scenario speak. An app declares the one it serves (AppInfo::workload).
+enum class WorkloadKind {
+  echo,  // each client sends seeded messages on one connection and expects them back byte for byte
+  http,  // each client sends HTTP/1.0 GET requests, one connection per request (scenarios/http_protocol.hpp)
+};
+std::string_view workload_kind_name(WorkloadKind kind);
+
+// The client side of a scenario. Identical on every backend and every schedule seed: message sizes, bytes
+// and request paths come from a Prng seeded by `seed` and the client index. The fields after `seed` were
+// added with the http kind; echo fields are rejected in an http workload and the other way round.
 struct WorkloadSpec {
-  int clients = 4;   // concurrent client connections, each one thread
-  int messages = 8;  // messages sent by each client, one after the other
+  int clients = 4;   // concurrent clients, each one thread
+  int messages = 8;  // echo: messages sent by each client, one after the other, on one connection
   std::int64_t message_bytes_min = 1;
   std::int64_t message_bytes_max = 4096;
   std::uint64_t seed = 1;
+  WorkloadKind kind = WorkloadKind::echo;
+  int requests = 4;  // http: requests sent by each client, one after the other, each on a new connection
+  std::int64_t body_bytes_min = 0;  // http: the response body size each request asks for
+  std::int64_t body_bytes_max = 4096;
 };
+
+// How many connections the server must serve for this workload (AppContext::connections): one per echo
+// client, one per HTTP request.
+int workload_connections(const WorkloadSpec& workload);
 
 struct NetworkSpec {
   std::int64_t latency_us = 50;  // one-way delay of the simulated loopback (ignored by native backends)

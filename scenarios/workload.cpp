@@ -1,10 +1,11 @@
-// scenarios/workload.cpp — run_echo_workload: start the server, wait for its port (Mutex + CondVar from the
-// Os), run the clients, join everything; plus the Observation's JSON and one-line summary.
+// scenarios/workload.cpp — run_workload: start the server, wait for its port (Mutex + CondVar from the Os), run
+// the clients of the workload's kind, join everything; plus the Observation's JSON and one-line summary.
 #include "scenarios/workload.hpp"
 
 #include <fmt/format.h>
 
 #include "scenarios/echo_client.hpp"
+#include "scenarios/http_client.hpp"
 #include "scenarios/registry.hpp"
 #include "sim/prng.hpp"
 
@@ -43,30 +44,72 @@ bool wait_until_listening(ServerRendezvous& rendezvous, std::uint16_t& port) {
   return rendezvous.ready;
 }
 
-// The server serves exactly `clients` connections. A client that never connected would leave it waiting in
-// accept forever, so connect once in its place and close at once: the server sees an empty connection.
-void stand_in_for_missing_clients(Os& os, const std::vector<ClientReport>& reports, std::uint16_t port) {
-  for (const ClientReport& report : reports) {
-    if (report.connected) continue;
-    const int fd = os.socket(AF::INET, SOCK::STREAM, 0);
-    if (fd < 0) continue;
-    os.connect(fd, SockAddr{loopback_ip, port});  // failure is fine: the server may be gone already
-    os.close(fd);
+// What one client thread leaves: its report, and how many of the connections the server waits for it never
+// made (it failed before connecting).
+struct ClientOutcome {
+  ClientReport report;
+  int connections_missing = 0;
+};
+using ClientMain = std::function<ClientOutcome(Os& os, std::uint16_t port, int client)>;
+
+// The server serves exactly workload_connections() connections. A client that failed before making all of
+// its connections would leave the server waiting in accept forever, so connect in its place and close at
+// once: the server sees an empty connection.
+void stand_in_for_missing_clients(Os& os, const std::vector<ClientOutcome>& outcomes, std::uint16_t port) {
+  for (const ClientOutcome& outcome : outcomes) {
+    for (int missing = 0; missing < outcome.connections_missing; ++missing) {
+      const int fd = os.socket(AF::INET, SOCK::STREAM, 0);
+      if (fd < 0) continue;
+      os.connect(fd, SockAddr{loopback_ip, port});  // failure is fine: the server may be gone already
+      os.close(fd);
+    }
   }
 }
 
-std::vector<ClientReport> run_clients(Os& os, const WorkloadSpec& workload, std::uint16_t port) {
-  std::vector<ClientReport> reports(static_cast<std::size_t>(workload.clients));
+std::vector<ClientOutcome> run_clients(Os& os, int clients, const ClientMain& client_main, std::uint16_t port) {
+  std::vector<ClientOutcome> outcomes(static_cast<std::size_t>(clients));
   std::vector<std::unique_ptr<Thread>> threads;
-  for (int client = 1; client <= workload.clients; ++client) {
-    // Each thread writes only its own report; join() orders that write before our read.
-    ClientReport& report = reports[static_cast<std::size_t>(client - 1)];
-    threads.push_back(os.thread_create(
-        fmt::format("client-{}", client),
-        [&os, &workload, &report, port, client] { report = run_echo_client(os, workload, port, client); }));
+  for (int client = 1; client <= clients; ++client) {
+    // Each thread writes only its own outcome; join() orders that write before our read.
+    ClientOutcome& outcome = outcomes[static_cast<std::size_t>(client - 1)];
+    threads.push_back(os.thread_create(fmt::format("client-{}", client), [&os, &client_main, &outcome, port, client] {
+      outcome = client_main(os, port, client);
+    }));
   }
   for (auto& thread : threads) thread->join();
-  return reports;
+  return outcomes;
+}
+
+// The server app in thread "server", then the clients once it listens, then the joins.
+Observation run_server_and_clients(Os& os, const ScenarioSpec& spec, const ClientMain& client_main) {
+  Observation observation;
+  const AppInfo* app = find_app(spec.app);
+  if (app == nullptr) {
+    observation.server_error = fmt::format("unknown app \"{}\"", spec.app);
+    return observation;
+  }
+  ServerRendezvous rendezvous{os.mutex_create(), os.condvar_create()};
+  AppContext context{os,
+                     spec.params,
+                     workload_connections(spec.workload),
+                     [&rendezvous](std::uint16_t port) { announce(rendezvous, true, port); },
+                     {}};
+  auto server = os.thread_create("server", [app, &context, &rendezvous] {
+    app->main(context);
+    announce(rendezvous, false, 0);
+  });
+  std::uint16_t port = 0;
+  const bool listening = wait_until_listening(rendezvous, port);
+  if (listening) {
+    const std::vector<ClientOutcome> outcomes = run_clients(os, spec.workload.clients, client_main, port);
+    stand_in_for_missing_clients(os, outcomes, port);
+    for (const ClientOutcome& outcome : outcomes) observation.clients.push_back(outcome.report);
+  }
+  server->join();
+  observation.server_error = context.error;
+  if (!listening && observation.server_error.empty())
+    observation.server_error = "server returned without listening";
+  return observation;
 }
 
 }  // namespace
@@ -85,6 +128,13 @@ std::uint64_t client_seed(std::uint64_t workload_seed, int client) {
 }
 
 std::uint64_t expected_transcript_hash(const WorkloadSpec& workload, int client) {
+  if (workload.kind == WorkloadKind::http) {
+    TranscriptHash transcript;
+    for (const HttpExchange& exchange : http_exchanges(workload, client)) {
+      transcript.add(std::as_bytes(std::span(exchange.response)));
+    }
+    return transcript.value();
+  }
   sim::Prng prng(client_seed(workload.seed, client));
   TranscriptHash transcript;
   std::vector<std::byte> message;
@@ -95,33 +145,40 @@ std::uint64_t expected_transcript_hash(const WorkloadSpec& workload, int client)
   return transcript.value();
 }
 
+std::uint64_t expected_bytes_received(const WorkloadSpec& workload, int client) {
+  std::uint64_t bytes = 0;
+  if (workload.kind == WorkloadKind::http) {
+    for (const HttpExchange& exchange : http_exchanges(workload, client)) bytes += exchange.response.size();
+    return bytes;
+  }
+  sim::Prng prng(client_seed(workload.seed, client));
+  std::vector<std::byte> message;
+  for (int index = 0; index < workload.messages; ++index) {
+    next_message(prng, workload, message);
+    bytes += message.size();
+  }
+  return bytes;
+}
+
 Observation run_echo_workload(Os& os, const ScenarioSpec& spec) {
-  Observation observation;
-  const AppInfo* app = find_app(spec.app);
-  if (app == nullptr) {
-    observation.server_error = fmt::format("unknown app \"{}\"", spec.app);
-    return observation;
-  }
-  ServerRendezvous rendezvous{os.mutex_create(), os.condvar_create()};
-  AppContext context{os,
-                     spec.params,
-                     spec.workload.clients,
-                     [&rendezvous](std::uint16_t port) { announce(rendezvous, true, port); },
-                     {}};
-  auto server = os.thread_create("server", [app, &context, &rendezvous] {
-    app->main(context);
-    announce(rendezvous, false, 0);
+  const WorkloadSpec& workload = spec.workload;
+  Observation observation = run_server_and_clients(os, spec, [&workload](Os& client_os, std::uint16_t port, int client) {
+    ClientReport report = run_echo_client(client_os, workload, port, client);
+    const int missing = report.connected ? 0 : 1;
+    return ClientOutcome{std::move(report), missing};
   });
-  std::uint16_t port = 0;
-  const bool listening = wait_until_listening(rendezvous, port);
-  if (listening) {
-    observation.clients = run_clients(os, spec.workload, port);
-    stand_in_for_missing_clients(os, observation.clients, port);
-  }
-  server->join();
-  observation.server_error = context.error;
-  if (!listening && observation.server_error.empty())
-    observation.server_error = "server returned without listening";
+  observation.workload = WorkloadKind::echo;
+  return observation;
+}
+
+Observation run_workload(Os& os, const ScenarioSpec& spec) {
+  if (spec.workload.kind == WorkloadKind::echo) return run_echo_workload(os, spec);
+  const WorkloadSpec& workload = spec.workload;
+  Observation observation = run_server_and_clients(os, spec, [&workload](Os& client_os, std::uint16_t port, int client) {
+    HttpClientOutcome outcome = run_http_client(client_os, workload, port, client);
+    return ClientOutcome{std::move(outcome.report), workload.requests - outcome.connections_made};
+  });
+  observation.workload = WorkloadKind::http;
   return observation;
 }
 
@@ -136,7 +193,9 @@ nlohmann::json Observation::to_json() const {
                             {"transcript_hash", fmt::format("{:016x}", report.transcript_hash)},
                             {"connected", report.connected}});
   }
-  return {{"clients", std::move(clients_json)}, {"server_error", server_error}};
+  return {{"workload", workload_kind_name(workload)},
+          {"clients", std::move(clients_json)},
+          {"server_error", server_error}};
 }
 
 std::string Observation::summary() const {
@@ -150,8 +209,10 @@ std::string Observation::summary() const {
       first_error = fmt::format("; client {}: {}", report.client, report.error);
     }
   }
-  return fmt::format("{}/{} clients echoed in order, {} bytes echoed{}; server {}", in_order, clients.size(),
-                     bytes, first_error, server_error.empty() ? "ok" : server_error);
+  const bool http = workload == WorkloadKind::http;
+  return fmt::format("{}/{} clients {}, {} bytes {}{}; server {}", in_order, clients.size(),
+                     http ? "got every response exact" : "echoed in order", bytes, http ? "received" : "echoed",
+                     first_error, server_error.empty() ? "ok" : server_error);
 }
 
 }  // namespace iosim

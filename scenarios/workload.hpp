@@ -1,4 +1,4 @@
-// scenarios/workload.hpp — the echo workload: a server app plus N client threads exchanging seeded messages,
+// scenarios/workload.hpp — a workload run: a server app plus N client threads (echo or http, see WorkloadKind),
 // and the Observation it leaves (what each client sent, got back, and any error), comparable across backends.
 #pragma once
 
@@ -17,20 +17,24 @@ struct ClientReport {
   int client = 0;  // 1-based, as in the thread name "client-1"
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
-  bool echoed_in_order = false;       // every message came back complete, byte for byte, and nothing more
+  // Every exchange was verified: echo — every message came back complete, byte for byte, and nothing more;
+  // http — every response was exactly the expected bytes (status line, headers, body).
+  bool echoed_in_order = false;
   std::string error;                  // "<call>: <errno name>" or what went wrong; empty when none
   std::uint64_t transcript_hash = 0;  // over every byte received, in order (see TranscriptHash)
-  bool connected = false;             // connect() succeeded
+  bool connected = false;             // connect() succeeded (http: the first request's connect)
 };
 
 struct Observation {
   std::vector<ClientReport> clients;
   std::string server_error;  // AppContext::error after the server returned
+  WorkloadKind workload = WorkloadKind::echo;
 
-  // {"clients": [{client, bytes_sent, bytes_received, echoed_in_order, error, transcript_hash (16 hex
-  // digits: JSON numbers lose precision above 2^53), connected}], "server_error": ...}
+  // {"workload": "echo", "clients": [{client, bytes_sent, bytes_received, echoed_in_order, error,
+  // transcript_hash (16 hex digits: JSON numbers lose precision above 2^53), connected}], "server_error": ...}
   nlohmann::json to_json() const;
-  // One line, e.g. "4/4 clients echoed in order, 70212 bytes each way; server ok".
+  // One line, e.g. "4/4 clients echoed in order, 70212 bytes echoed; server ok" (http: "4/4 clients got
+  // every response exact, 9120 bytes received; server ok").
   std::string summary() const;
 };
 
@@ -49,12 +53,17 @@ class TranscriptHash {
 // nothing else, so every backend and every schedule seed sends exactly the same bytes.
 std::uint64_t client_seed(std::uint64_t workload_seed, int client);
 
-// The transcript hash a client reports when every one of its messages was echoed exactly.
+// The transcript hash a client reports when every one of its messages was echoed exactly (echo), or every
+// response was exact (http).
 std::uint64_t expected_transcript_hash(const WorkloadSpec& workload, int client);
+// The bytes such a client receives in all.
+std::uint64_t expected_bytes_received(const WorkloadSpec& workload, int client);
 
-// Runs the scenario's server app (thread "server") and workload.clients client threads ("client-1", ...) on
-// `os`, from the calling thread of the Os world; returns once every thread has been joined. Never throws:
-// failures are recorded in the Observation.
+// Runs the scenario's server app (thread "server") and workload.clients client threads ("client-1", ...) of
+// the workload's kind on `os`, from the calling thread of the Os world; returns once every thread has been
+// joined. Never throws: failures are recorded in the Observation.
+Observation run_workload(Os& os, const ScenarioSpec& spec);
+// The same, for callers that know the workload is an echo workload (the kind is not consulted).
 Observation run_echo_workload(Os& os, const ScenarioSpec& spec);
 
 }  // namespace iosim

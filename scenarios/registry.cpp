@@ -11,10 +11,18 @@ namespace iosim {
 
 std::span<const AppInfo> apps() {
   // A function-local static: initialised on first call, after every app's translation unit is ready.
-  static const std::array<AppInfo, 4> table = [] {
-    std::array<AppInfo, 4> entries = {servers::echo_blocking_threads_app(),
-                                      servers::echo_nonblocking_poll_loop_app(), servers::echo_poll_app(),
-                                      servers::echo_select_app()};
+  static const std::array<AppInfo, 11> table = [] {
+    std::array<AppInfo, 11> entries = {servers::echo_blocking_threads_app(),
+                                       servers::echo_epoll_et_app(),
+                                       servers::echo_epoll_exclusive_app(),
+                                       servers::echo_epoll_lt_app(),
+                                       servers::echo_epoll_oneshot_threads_app(),
+                                       servers::echo_nonblocking_poll_loop_app(),
+                                       servers::echo_poll_app(),
+                                       servers::echo_select_app(),
+                                       servers::echo_selectors_app(),
+                                       servers::reactor_echo_app(),
+                                       servers::reactor_http_app()};
     std::sort(entries.begin(), entries.end(),
               [](const AppInfo& a, const AppInfo& b) { return a.name < b.name; });
     return entries;

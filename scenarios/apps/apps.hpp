@@ -7,8 +7,15 @@
 namespace iosim::servers {
 
 AppInfo echo_blocking_threads_app();
+AppInfo echo_epoll_et_app();
+AppInfo echo_epoll_exclusive_app();
+AppInfo echo_epoll_lt_app();
+AppInfo echo_epoll_oneshot_threads_app();
 AppInfo echo_nonblocking_poll_loop_app();
 AppInfo echo_poll_app();
 AppInfo echo_select_app();
+AppInfo echo_selectors_app();
+AppInfo reactor_echo_app();
+AppInfo reactor_http_app();
 
 }  // namespace iosim::servers

@@ -72,6 +72,16 @@ void close_fd(AppContext& ctx, int fd) {
   if (ctx.os.close(fd) < 0) fail(ctx, "close");
 }
 
+bool epoll_control(AppContext& ctx, int epoll_fd, int op, int fd, std::uint32_t events) {
+  epoll_event event{events, static_cast<std::uint64_t>(fd)};
+  if (ctx.os.epoll_ctl(epoll_fd, op, fd, op == EPOLL::CTL_DEL ? nullptr : &event) == 0) return true;
+  const char* op_name = op == EPOLL::CTL_ADD   ? "epoll_ctl(EPOLL_CTL_ADD)"
+                        : op == EPOLL::CTL_MOD ? "epoll_ctl(EPOLL_CTL_MOD)"
+                                               : "epoll_ctl(EPOLL_CTL_DEL)";
+  fail(ctx, op_name);
+  return false;
+}
+
 IoStep echo_flush(AppContext& ctx, EchoConnection& connection) {
   bool sent_any = false;
   while (connection.has_pending()) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,8 @@ inline constexpr AppParam read_chunk_param{"read_chunk_bytes", 4096, 1, 1 << 20,
                                            "bytes asked for by each recv (1 forces byte-at-a-time echo)"};
 inline constexpr AppParam tcp_nodelay_param{"tcp_nodelay", 1, 0, 1,
                                             "1 sets TCP_NODELAY on each connection (0 shows Nagle's delay)"};
+inline constexpr AppParam max_events_param{
+    "max_events", 64, 1, 1024, "epoll_event slots per epoll_wait; more ready fds wait for the next call"};
 
 // "<call>: <errno name>" for the calling thread's last error, e.g. "accept4: EMFILE".
 std::string call_error(Os& os, std::string_view call);
@@ -33,6 +36,10 @@ bool set_nonblocking(AppContext& ctx, int fd);
 bool configure_connection(AppContext& ctx, int fd);
 // Closes `fd`; an error here cannot lose data (everything was echoed), so it is recorded but not retried.
 void close_fd(AppContext& ctx, int fd);
+// epoll_ctl(epoll_fd, op, fd, {events, data = fd}). Returns false with ctx.error set, e.g.
+// "epoll_ctl(EPOLL_CTL_MOD): ENOENT". The servers put the fd itself in the event's data: it is how they
+// find the connection an event is about.
+bool epoll_control(AppContext& ctx, int epoll_fd, int op, int fd, std::uint32_t events);
 
 // One connection of a non-blocking server. Output the socket would not take yet waits in `pending`; while
 // there is pending output the server stops reading from this connection, so a client that does not read

@@ -1,5 +1,5 @@
 // tests/determinism_test.cpp — the project's first promise: the same seed gives the same run (trace-hash),
-// over 100 seeds for every bundled echo scenario, and different seeds give different schedules.
+// over 100 seeds for every bundled scenario, and different seeds give different schedules.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -40,6 +40,11 @@ TEST_P(Determinism, SameSeedSameTraceHashAndSeedsDiffer) {
 INSTANTIATE_TEST_SUITE_P(EchoScenarios, Determinism,
                          ::testing::Values("echo_blocking_threads", "echo_nonblocking_poll_loop", "echo_select",
                                            "echo_poll"));
+// The epoll servers: thread pools sharing one epoll fd or one listener, the reactor's timers, the http workload.
+INSTANTIATE_TEST_SUITE_P(EpollScenarios, Determinism,
+                         ::testing::Values("echo_epoll_lt", "echo_epoll_et", "echo_epoll_oneshot_threads",
+                                           "echo_epoll_exclusive", "reactor_echo", "reactor_http",
+                                           "echo_selectors"));
 
 }  // namespace
 }  // namespace iosim

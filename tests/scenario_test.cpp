@@ -1,5 +1,6 @@
 // tests/scenario_test.cpp — scenario files (every malformed input gives its message, never a crash), the app
-// registry, the echo workload's oracle, and the four bundled echo servers passing echo_in_order on LinuxOs.
+// registry, the echo workload's oracle, and the bundled echo servers passing echo_in_order on LinuxOs.
+// (The epoll-era servers' simulator runs, the reactor, selectors and http are in scenario_epoll_test.cpp.)
 #include "scenarios/scenario.hpp"
 
 #include <fmt/format.h>
@@ -23,8 +24,29 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* const bundled_scenarios[] = {"echo_blocking_threads", "echo_nonblocking_poll_loop", "echo_poll",
-                                         "echo_select"};
+// Every bundled echo scenario (its app has the same name).
+const char* const bundled_scenarios[] = {"echo_blocking_threads",
+                                         "echo_epoll_et",
+                                         "echo_epoll_exclusive",
+                                         "echo_epoll_lt",
+                                         "echo_epoll_oneshot_threads",
+                                         "echo_nonblocking_poll_loop",
+                                         "echo_poll",
+                                         "echo_select",
+                                         "echo_selectors",
+                                         "reactor_echo"};
+// Every bundled app, sorted by name: the echo servers and the one http server.
+const char* const bundled_apps[] = {"echo_blocking_threads",
+                                    "echo_epoll_et",
+                                    "echo_epoll_exclusive",
+                                    "echo_epoll_lt",
+                                    "echo_epoll_oneshot_threads",
+                                    "echo_nonblocking_poll_loop",
+                                    "echo_poll",
+                                    "echo_select",
+                                    "echo_selectors",
+                                    "reactor_echo",
+                                    "reactor_http"};
 
 std::string source_dir() {
   const char* dir = std::getenv("IOSIM_SOURCE_DIR");
@@ -68,6 +90,10 @@ struct BadFile {
 
 std::string with_app(std::string_view fields) {
   return fmt::format("{{\"app\": \"echo_select\", {}}}", fields);
+}
+
+std::string http_app(std::string_view fields) {
+  return fmt::format("{{\"app\": \"reactor_http\", {}}}", fields);
 }
 
 std::vector<BadFile> bad_files() {
@@ -130,15 +156,17 @@ std::vector<BadFile> bad_files() {
        with_app("\"sim\": {\"sead\": 5}"),
        {": sim: unknown field \"sead\" (did you mean \"seed\"?)"}},
       {"UnknownApp",
-       "{\"app\": \"echo_epoll\"}",
-       {": app: unknown app \"echo_epoll\"",
-        "known apps: echo_blocking_threads, echo_nonblocking_poll_loop, "
-        "echo_poll, echo_select"}},
+       "{\"app\": \"echo_epol\"}",
+       {": app: unknown app \"echo_epol\"",
+        "known apps: echo_blocking_threads, echo_epoll_et, echo_epoll_exclusive, echo_epoll_lt, "
+        "echo_epoll_oneshot_threads, echo_nonblocking_poll_loop, echo_poll, echo_select, echo_selectors, "
+        "reactor_echo, reactor_http"}},
       {"MissingApp", "{\"name\": \"x\"}", {": app: missing", "known apps: echo_blocking_threads"}},
       {"AppNotAString", "{\"app\": 7}", {": app: expected a string, got 7"}},
       {"UnknownCheck",
        with_app("\"checks\": [\"echo_in_order\", \"no_deadlock\"]"),
-       {": checks[1]: unknown check \"no_deadlock\"; known checks: echo_in_order, all_tasks_finished"}},
+       {": checks[1]: unknown check \"no_deadlock\"; known checks: echo_in_order, all_tasks_finished, "
+        "http_responses_ok"}},
       {"CheckTypo",
        with_app("\"checks\": [\"echo_in_ordr\"]"),
        {": checks[0]: unknown check \"echo_in_ordr\" (did you mean \"echo_in_order\"?)"}},
@@ -170,6 +198,42 @@ std::vector<BadFile> bad_files() {
        with_app("\"params\": " + std::string(100, '[') + std::string(100, ']')),
        {"nested deeper than 32 levels"}},
       {"EmptyName", with_app("\"name\": \"\""), {": name: must not be empty"}},
+      // --- workload kinds ---
+      {"UnknownWorkloadKind",
+       with_app("\"workload\": {\"kind\": \"htp\"}"),
+       {": workload.kind: unknown workload kind \"htp\" (did you mean \"http\"?); known kinds: echo, http"}},
+      {"HttpFieldInEchoWorkload",
+       with_app("\"workload\": {\"requests\": 3}"),
+       {": workload.requests: only an http workload has this field, and this one is echo (\"kind\": "
+        "\"http\")"}},
+      {"EchoFieldInHttpWorkload",
+       http_app("\"workload\": {\"kind\": \"http\", \"messages\": 3}"),
+       {": workload.messages: only an echo workload has this field, and this one is http (\"kind\": "
+        "\"echo\")"}},
+      {"EchoAppGivenHttpWorkload",
+       with_app("\"workload\": {\"kind\": \"http\"}"),
+       {": workload.kind: app echo_select serves echo clients, and this workload is http"}},
+      {"HttpAppGivenEchoWorkload",
+       http_app("\"workload\": {\"clients\": 2}"),
+       {": workload.kind: app reactor_http serves http clients, and this workload is echo"}},
+      {"EchoCheckOnHttpWorkload",
+       http_app("\"workload\": {\"kind\": \"http\"}, \"checks\": [\"echo_in_order\"]"),
+       {": checks[0]: check \"echo_in_order\" judges an echo workload, and this one is http"}},
+      {"HttpCheckOnEchoWorkload",
+       with_app("\"checks\": [\"all_tasks_finished\", \"http_responses_ok\"]"),
+       {": checks[1]: check \"http_responses_ok\" judges an http workload, and this one is echo"}},
+      {"RequestsNegative",
+       http_app("\"workload\": {\"kind\": \"http\", \"requests\": -2}"),
+       {": workload.requests: expected a non-negative integer, got -2"}},
+      {"BodyMinAboveMax",
+       http_app("\"workload\": {\"kind\": \"http\", \"body_bytes_min\": 10, \"body_bytes_max\": 5}"),
+       {": workload: body_bytes_min (10) is greater than body_bytes_max (5)"}},
+      {"BodyTooLarge",
+       http_app("\"workload\": {\"kind\": \"http\", \"body_bytes_max\": 99999999}"),
+       {": workload.body_bytes_max: must be at most 16777216, got 99999999"}},
+      {"KindNotAString",
+       with_app("\"workload\": {\"kind\": 1}"),
+       {": workload.kind: expected a string, got 1"}},
   };
 }
 
@@ -268,6 +332,24 @@ TEST_F(ScenarioFiles, EveryFieldIsRead) {
   EXPECT_EQ(loaded->sim.strategy, "rr");
   EXPECT_EQ(loaded->sim.step_max, 1000u);
   EXPECT_TRUE(loaded->checks.empty());
+}
+
+TEST_F(ScenarioFiles, HttpWorkloadFieldsAndDefaultChecks) {
+  const std::string path = write("web.json", R"({
+    "app": "reactor_http",
+    "workload": {"kind": "http", "clients": 3, "requests": 5, "body_bytes_min": 2, "body_bytes_max": 9, "seed": 4}
+  })");
+  const Result<ScenarioSpec> loaded = load_scenario_file(path);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.error();
+  EXPECT_EQ(loaded->workload.kind, WorkloadKind::http);
+  EXPECT_EQ(loaded->workload.clients, 3);
+  EXPECT_EQ(loaded->workload.requests, 5);
+  EXPECT_EQ(loaded->workload.body_bytes_min, 2);
+  EXPECT_EQ(loaded->workload.body_bytes_max, 9);
+  EXPECT_EQ(loaded->workload.seed, 4u);
+  EXPECT_EQ(workload_connections(loaded->workload), 15);  // HTTP/1.0: one connection per request
+  // No "checks": the http workload's own check, not echo_in_order.
+  EXPECT_EQ(loaded->checks, (std::vector<std::string>{"http_responses_ok", "all_tasks_finished"}));
 }
 
 // Mutations of a real scenario file (byte flips, truncations, inserted bytes and JSON punctuation): the
@@ -372,10 +454,11 @@ INSTANTIATE_TEST_SUITE_P(Echo, BundledScenario, ::testing::ValuesIn(bundled_scen
 
 // --- registry ---
 
-TEST(Registry, ListsTheFourEchoServersSortedByName) {
-  ASSERT_EQ(apps().size(), 4u);
+TEST(Registry, ListsEveryServerSortedByName) {
+  ASSERT_EQ(apps().size(), std::size(bundled_apps));
   for (std::size_t i = 0; i < apps().size(); ++i) {
-    EXPECT_EQ(apps()[i].name, bundled_scenarios[i]);
+    EXPECT_EQ(apps()[i].name, bundled_apps[i]);
+    EXPECT_EQ(apps()[i].workload, apps()[i].name == "reactor_http" ? WorkloadKind::http : WorkloadKind::echo);
     EXPECT_FALSE(apps()[i].description.empty());
     EXPECT_NE(apps()[i].main, nullptr);
     EXPECT_EQ(find_app(apps()[i].name), &apps()[i]);
@@ -483,9 +566,14 @@ TEST(Checks, EchoInOrderCatchesEachKindOfViolation) {
 }
 
 TEST(Checks, KnownChecksAndWhoEvaluatesThem) {
-  EXPECT_EQ(known_checks(), (std::vector<std::string_view>{"echo_in_order", "all_tasks_finished"}));
+  EXPECT_EQ(known_checks(),
+            (std::vector<std::string_view>{"echo_in_order", "all_tasks_finished", "http_responses_ok"}));
   EXPECT_TRUE(is_observation_check("echo_in_order"));
+  EXPECT_TRUE(is_observation_check("http_responses_ok"));
   EXPECT_FALSE(is_observation_check("all_tasks_finished"));
+  EXPECT_EQ(check_workload_kind("echo_in_order"), WorkloadKind::echo);
+  EXPECT_EQ(check_workload_kind("http_responses_ok"), WorkloadKind::http);
+  EXPECT_EQ(check_workload_kind("all_tasks_finished"), std::nullopt);
   ScenarioSpec spec;
   spec.checks = {"all_tasks_finished"};
   EXPECT_TRUE(evaluate_checks(spec, Observation{}).empty());
@@ -500,6 +588,7 @@ TEST(Observation, JsonAndSummaryShowEveryClient) {
   EXPECT_EQ(json["clients"][0]["transcript_hash"], "0000000000000abc");
   EXPECT_EQ(json["clients"][1]["error"], "recv: ECONNRESET");
   EXPECT_EQ(json["server_error"], "");
+  EXPECT_EQ(json["workload"], "echo");
   EXPECT_EQ(observation.summary(),
             "1/2 clients echoed in order, 13 bytes echoed; client 2: recv: ECONNRESET; server ok");
 }

@@ -97,9 +97,10 @@ bool receive_response(HttpClientRun& run, int fd, const HttpExchange& exchange, 
         return record(run, fmt::format("response {} to GET {}: bytes after the expected {}", index + 1,
                                        exchange.path, exchange.response.size()));
       }
-      return record(run, fmt::format("response {} to GET {} differs at byte {}: expected 0x{:02x}, got 0x{:02x}",
-                                     index + 1, exchange.path, offset, static_cast<unsigned char>(*mismatch.second),
-                                     static_cast<unsigned char>(*mismatch.first)));
+      return record(
+          run, fmt::format("response {} to GET {} differs at byte {}: expected 0x{:02x}, got 0x{:02x}",
+                           index + 1, exchange.path, offset, static_cast<unsigned char>(*mismatch.second),
+                           static_cast<unsigned char>(*mismatch.first)));
     }
     received += got.size();
   }
@@ -127,7 +128,8 @@ std::vector<HttpExchange> http_exchanges(const WorkloadSpec& workload, int clien
   for (int index = 0; index < workload.requests; ++index) {
     const std::int64_t body_bytes = prng.between(workload.body_bytes_min, workload.body_bytes_max);
     const std::uint64_t seed = prng.next();
-    exchanges.push_back({http::bytes_path(body_bytes, seed), http::response(200, http::bytes_body(body_bytes, seed))});
+    exchanges.push_back(
+        {http::bytes_path(body_bytes, seed), http::response(200, http::bytes_body(body_bytes, seed))});
   }
   return exchanges;
 }

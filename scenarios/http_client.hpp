@@ -1,6 +1,5 @@
-// scenarios/http_client.hpp — one client of the http workload: for each request a new connection, the whole
-// request sent, the response read to end of file and compared byte for byte with the expected response.
-// Application code on iosim::Os; used by run_workload (workload.cpp).
+// scenarios/http_client.hpp — one client of the http workload: a new connection per request, the request
+// sent, the response read to end of file and compared byte for byte with the expected one.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +19,8 @@ struct HttpExchange {
 };
 
 // The requests of client number `client` (1-based), in order. Each draws its body size in [body_bytes_min,
-// body_bytes_max] and then its body seed from the client's Prng (client_seed), so they depend on nothing else.
+// body_bytes_max] and then its body seed from the client's Prng (client_seed), so they depend on nothing
+// else.
 std::vector<HttpExchange> http_exchanges(const WorkloadSpec& workload, int client);
 
 struct HttpClientOutcome {

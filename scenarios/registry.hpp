@@ -37,7 +37,7 @@ struct AppInfo {
   std::string_view name;
   std::string_view description;
   void (*main)(AppContext&);
-  std::span<const AppParam> params;  // every parameter the app reads from AppContext::params
+  std::span<const AppParam> params;            // every parameter the app reads from AppContext::params
   WorkloadKind workload = WorkloadKind::echo;  // the clients it serves; the loader rejects any other kind
 };
 

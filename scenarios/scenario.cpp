@@ -27,10 +27,11 @@ struct FieldError {
 
 constexpr std::string_view top_level_fields[] = {"name",     "description", "app", "params",
                                                  "workload", "network",     "sim", "checks"};
-constexpr std::string_view workload_fields[] = {"kind",         "clients",           "seed",
-                                                "messages",     "message_bytes_min", "message_bytes_max",
-                                                "requests",     "body_bytes_min",    "body_bytes_max"};
-// Fields that mean something for one kind only; in the other they would be silently ignored, so they are errors.
+constexpr std::string_view workload_fields[] = {"kind",     "clients",           "seed",
+                                                "messages", "message_bytes_min", "message_bytes_max",
+                                                "requests", "body_bytes_min",    "body_bytes_max"};
+// Fields that mean something for one kind only; in the other they would be silently ignored, so they are
+// errors.
 constexpr std::string_view echo_workload_fields[] = {"messages", "message_bytes_min", "message_bytes_max"};
 constexpr std::string_view http_workload_fields[] = {"requests", "body_bytes_min", "body_bytes_max"};
 constexpr std::string_view workload_kinds[] = {"echo", "http"};
@@ -133,9 +134,8 @@ WorkloadKind parse_workload_kind(const json& object) {
   const std::string kind = read_string(object["kind"], "workload.kind");
   if (kind == "echo") return WorkloadKind::echo;
   if (kind == "http") return WorkloadKind::http;
-  throw FieldError{"workload.kind",
-                   fmt::format("unknown workload kind \"{}\"{}; known kinds: {}", kind,
-                               suggestion(kind, workload_kinds), join(workload_kinds))};
+  throw FieldError{"workload.kind", fmt::format("unknown workload kind \"{}\"{}; known kinds: {}", kind,
+                                                suggestion(kind, workload_kinds), join(workload_kinds))};
 }
 
 // Rejects the fields of the other kind, naming the kind that would use them.
@@ -145,9 +145,10 @@ void reject_fields_of_other_kind(const json& object, WorkloadKind kind) {
   const WorkloadKind owner = kind == WorkloadKind::echo ? WorkloadKind::http : WorkloadKind::echo;
   for (std::string_view field : foreign) {
     if (!object.contains(field)) continue;
-    throw FieldError{child_path("workload", field),
-                     fmt::format("only an {} workload has this field, and this one is {} (\"kind\": \"{}\")",
-                                 workload_kind_name(owner), workload_kind_name(kind), workload_kind_name(owner))};
+    throw FieldError{
+        child_path("workload", field),
+        fmt::format("only an {} workload has this field, and this one is {} (\"kind\": \"{}\")",
+                    workload_kind_name(owner), workload_kind_name(kind), workload_kind_name(owner))};
   }
 }
 
@@ -305,9 +306,9 @@ ScenarioSpec parse_document(const json& document, std::string_view stem) {
   }
   if (document.contains("workload")) parse_workload(document["workload"], spec.workload);
   if (app.workload != spec.workload.kind) {
-    throw FieldError{"workload.kind", fmt::format("app {} serves {} clients, and this workload is {}", app.name,
-                                                  workload_kind_name(app.workload),
-                                                  workload_kind_name(spec.workload.kind))};
+    throw FieldError{"workload.kind",
+                     fmt::format("app {} serves {} clients, and this workload is {}", app.name,
+                                 workload_kind_name(app.workload), workload_kind_name(spec.workload.kind))};
   }
   if (document.contains("network")) parse_network(document["network"], spec.network);
   if (document.contains("sim")) parse_sim(document["sim"], spec.sim);

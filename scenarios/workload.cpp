@@ -1,5 +1,5 @@
-// scenarios/workload.cpp — run_workload: start the server, wait for its port (Mutex + CondVar from the Os), run
-// the clients of the workload's kind, join everything; plus the Observation's JSON and one-line summary.
+// scenarios/workload.cpp — run_workload: start the server, wait for its port (Mutex + CondVar from the Os),
+// run the clients of the workload's kind, join everything; plus the Observation's JSON and one-line summary.
 #include "scenarios/workload.hpp"
 
 #include <fmt/format.h>
@@ -66,15 +66,16 @@ void stand_in_for_missing_clients(Os& os, const std::vector<ClientOutcome>& outc
   }
 }
 
-std::vector<ClientOutcome> run_clients(Os& os, int clients, const ClientMain& client_main, std::uint16_t port) {
+std::vector<ClientOutcome> run_clients(Os& os, int clients, const ClientMain& client_main,
+                                       std::uint16_t port) {
   std::vector<ClientOutcome> outcomes(static_cast<std::size_t>(clients));
   std::vector<std::unique_ptr<Thread>> threads;
   for (int client = 1; client <= clients; ++client) {
     // Each thread writes only its own outcome; join() orders that write before our read.
     ClientOutcome& outcome = outcomes[static_cast<std::size_t>(client - 1)];
-    threads.push_back(os.thread_create(fmt::format("client-{}", client), [&os, &client_main, &outcome, port, client] {
-      outcome = client_main(os, port, client);
-    }));
+    threads.push_back(os.thread_create(
+        fmt::format("client-{}", client),
+        [&os, &client_main, &outcome, port, client] { outcome = client_main(os, port, client); }));
   }
   for (auto& thread : threads) thread->join();
   return outcomes;
@@ -162,11 +163,12 @@ std::uint64_t expected_bytes_received(const WorkloadSpec& workload, int client) 
 
 Observation run_echo_workload(Os& os, const ScenarioSpec& spec) {
   const WorkloadSpec& workload = spec.workload;
-  Observation observation = run_server_and_clients(os, spec, [&workload](Os& client_os, std::uint16_t port, int client) {
-    ClientReport report = run_echo_client(client_os, workload, port, client);
-    const int missing = report.connected ? 0 : 1;
-    return ClientOutcome{std::move(report), missing};
-  });
+  Observation observation =
+      run_server_and_clients(os, spec, [&workload](Os& client_os, std::uint16_t port, int client) {
+        ClientReport report = run_echo_client(client_os, workload, port, client);
+        const int missing = report.connected ? 0 : 1;
+        return ClientOutcome{std::move(report), missing};
+      });
   observation.workload = WorkloadKind::echo;
   return observation;
 }
@@ -174,10 +176,11 @@ Observation run_echo_workload(Os& os, const ScenarioSpec& spec) {
 Observation run_workload(Os& os, const ScenarioSpec& spec) {
   if (spec.workload.kind == WorkloadKind::echo) return run_echo_workload(os, spec);
   const WorkloadSpec& workload = spec.workload;
-  Observation observation = run_server_and_clients(os, spec, [&workload](Os& client_os, std::uint16_t port, int client) {
-    HttpClientOutcome outcome = run_http_client(client_os, workload, port, client);
-    return ClientOutcome{std::move(outcome.report), workload.requests - outcome.connections_made};
-  });
+  Observation observation =
+      run_server_and_clients(os, spec, [&workload](Os& client_os, std::uint16_t port, int client) {
+        HttpClientOutcome outcome = run_http_client(client_os, workload, port, client);
+        return ClientOutcome{std::move(outcome.report), workload.requests - outcome.connections_made};
+      });
   observation.workload = WorkloadKind::http;
   return observation;
 }
@@ -211,8 +214,8 @@ std::string Observation::summary() const {
   }
   const bool http = workload == WorkloadKind::http;
   return fmt::format("{}/{} clients {}, {} bytes {}{}; server {}", in_order, clients.size(),
-                     http ? "got every response exact" : "echoed in order", bytes, http ? "received" : "echoed",
-                     first_error, server_error.empty() ? "ok" : server_error);
+                     http ? "got every response exact" : "echoed in order", bytes,
+                     http ? "received" : "echoed", first_error, server_error.empty() ? "ok" : server_error);
 }
 
 }  // namespace iosim

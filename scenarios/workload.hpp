@@ -1,5 +1,5 @@
-// scenarios/workload.hpp — a workload run: a server app plus N client threads (echo or http, see WorkloadKind),
-// and the Observation it leaves (what each client sent, got back, and any error), comparable across backends.
+// scenarios/workload.hpp — a workload run: the server app plus N echo or http client threads, and the
+// Observation it leaves (what each client sent, got back, and any error), comparable across backends.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +31,8 @@ struct Observation {
   WorkloadKind workload = WorkloadKind::echo;
 
   // {"workload": "echo", "clients": [{client, bytes_sent, bytes_received, echoed_in_order, error,
-  // transcript_hash (16 hex digits: JSON numbers lose precision above 2^53), connected}], "server_error": ...}
+  // transcript_hash (16 hex digits: JSON numbers lose precision above 2^53), connected}],
+  // "server_error": ...}
   nlohmann::json to_json() const;
   // One line, e.g. "4/4 clients echoed in order, 70212 bytes echoed; server ok" (http: "4/4 clients got
   // every response exact, 9120 bytes received; server ok").

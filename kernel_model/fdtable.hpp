@@ -18,6 +18,11 @@ class fdtable {
   int alloc_fd_from(file_ref f, int start, bool cloexec = false);
   // Linux fget: the open file description behind fd, or null (the caller reports EBADF).
   file_ref fget(int fd) const;
+  // Linux __fget_light: the file without taking a reference, for callers that cannot drop the fd table's
+  // reference while they use it (a single-threaded kernel walking the table: select, poll, epoll_ctl).
+  file* fget_light(int fd) const {
+    return fd >= 0 && fd < static_cast<int>(files_.size()) ? files_[static_cast<std::size_t>(fd)].get() : nullptr;
+  }
   // Linux close_fd: drops the table's reference; -EBADF if fd is not open.
   int close_fd(int fd);
   bool cloexec(int fd) const { return cloexec_[fd]; }

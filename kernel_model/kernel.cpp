@@ -14,6 +14,10 @@ kernel::kernel(sim::Runtime& runtime, kernel_config config)
     : runtime_(runtime), config_(config), files_(config.fd_count_max), net_(std::make_unique<loopback_net>(*this)),
       fault_prng_(config.fault_seed) {
   name_timeout_ = intern("timeout");
+  name_select_ = intern("select");
+  name_poll_ = intern("poll");
+  name_select_slack_ = intern("select.slack_ns");
+  name_poll_slack_ = intern("poll.slack_ns");
   name_kernel_ = intern("sigpipe");
 }
 

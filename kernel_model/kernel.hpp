@@ -72,6 +72,9 @@ class kernel {
   // A fresh number for naming objects in traces ("pipe#3"), deterministic in creation order.
   std::uint32_t next_object_number() { return ++object_count_; }
   std::uint64_t next_file_id() { return ++file_count_; }
+  // Wait channels of select and poll sleepers (interned once).
+  std::uint32_t name_select() const { return name_select_; }
+  std::uint32_t name_poll() const { return name_poll_; }
   // A write to a broken pipe or reset socket without MSG_NOSIGNAL. iosim treats SIGPIPE as ignored (as
   // LinuxOs sets it, and as servers do), so the call just returns EPIPE; the signal is traced.
   void send_sigpipe();
@@ -154,6 +157,7 @@ class kernel {
   sim::Prng fault_prng_;
   bool tearing_down_ = false;
   std::uint32_t name_timeout_ = 0;
+  std::uint32_t name_select_ = 0, name_poll_ = 0, name_select_slack_ = 0, name_poll_slack_ = 0;
   std::uint32_t name_kernel_ = 0;
 };
 

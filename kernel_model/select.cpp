@@ -37,7 +37,7 @@ static int max_select_fd(const fdtable& files, int n, const fd_set_bits& fds) {
     const int word = fd / fd_set::word_bits;
     const std::uint64_t bit = std::uint64_t{1} << (fd % fd_set::word_bits);
     const bool wanted = ((fds.in[word] | fds.out[word] | fds.ex[word]) & bit) != 0;
-    if (wanted && !files.fget(fd)) return -E::BADF;
+    if (wanted && !files.fget_light(fd)) return -E::BADF;
   }
   return 0;
 }
@@ -58,7 +58,7 @@ static int do_select(kernel& k, int n, const fd_set_bits& fds, std::int64_t end_
       const std::uint64_t bit = std::uint64_t{1} << (fd % fd_set::word_bits);
       const bool in = fds.in[word] & bit, out = fds.out[word] & bit, ex = fds.ex[word] & bit;
       if (!(in || out || ex)) continue;
-      const file_ref f = k.files().fget(fd);
+      file* const f = k.files().fget_light(fd);
       if (!f) continue;  // closed by another thread since max_select_fd: silently skipped, as in Linux
       // wait_key_set: tell the file which events this fd waits for.
       wait->_key = POLLEX_SET | (in ? POLLIN_SET : 0) | (out ? POLLOUT_SET : 0);
@@ -72,7 +72,7 @@ static int do_select(kernel& k, int n, const fd_set_bits& fds, std::int64_t end_
     if (k.runtime().killed()) { retval = -E::INTR; break; }
     if (table.error) { retval = table.error; break; }
     // poll_schedule_timeout: sleep unless a wake-up already arrived during the scan.
-    if (!table.triggered) k.schedule_timeout(k.intern("select"), end_time_ns);
+    if (!table.triggered) k.schedule_timeout(k.name_select(), end_time_ns);
     table.triggered = false;
     if (end_time_ns >= 0 && k.runtime().now_ns() >= end_time_ns) timed_out = true;
   }
@@ -92,7 +92,7 @@ int kernel::sys_select(int n, fd_set* inp, fd_set* outp, fd_set* exp, timeval* t
     const std::int64_t nsec = (tvp->tv_usec % 1'000'000) * 1000;
     const std::int64_t timeout_ns = sec > (INT64_MAX / 2) / nsec_per_sec ? INT64_MAX / 2 : sec * nsec_per_sec + nsec;
     end_time_ns = runtime_.now_ns() + timeout_ns;
-    trace_event(intern("select.slack_ns"), 0, select_estimate_accuracy(timeout_ns, config_.timer_slack_ns));
+    trace_event(name_select_slack_, 0, select_estimate_accuracy(timeout_ns, config_.timer_slack_ns));
   }
   n = std::min(n, files_.max_fds());  // core_sys_select: bits past the fd table's size are ignored
   fd_set zero, res_in, res_out, res_ex;
@@ -119,7 +119,7 @@ static __poll_t do_pollfd(kernel& k, pollfd& entry, poll_table* pwait) {
   __poll_t mask = 0;
   if (entry.fd >= 0) {
     mask = POLL::NVAL;
-    if (const file_ref f = k.files().fget(entry.fd)) {
+    if (file* const f = k.files().fget_light(entry.fd)) {
       const __poll_t filter = static_cast<std::uint16_t>(entry.events) | POLL::ERR | POLL::HUP;
       pwait->_key = filter;
       mask = vfs_poll(*f, pwait) & filter;
@@ -146,7 +146,7 @@ static int do_poll(kernel& k, pollfd* fds, std::size_t nfds, poll_wqueues& wait,
     if (count || timed_out) break;
     if (k.runtime().killed()) return -E::INTR;
     if (wait.error) return wait.error;
-    if (!wait.triggered) k.schedule_timeout(k.intern("poll"), end_time_ns);
+    if (!wait.triggered) k.schedule_timeout(k.name_poll(), end_time_ns);
     wait.triggered = false;
     if (end_time_ns >= 0 && k.runtime().now_ns() >= end_time_ns) timed_out = true;
   }
@@ -160,7 +160,7 @@ int kernel::sys_poll(pollfd* ufds, std::size_t nfds, int timeout_ms) {
   if (timeout_ms >= 0) {
     const std::int64_t timeout_ns = std::int64_t{timeout_ms} * 1'000'000;
     end_time_ns = runtime_.now_ns() + timeout_ns;
-    trace_event(intern("poll.slack_ns"), 0, select_estimate_accuracy(timeout_ns, config_.timer_slack_ns));
+    trace_event(name_poll_slack_, 0, select_estimate_accuracy(timeout_ns, config_.timer_slack_ns));
   }
   poll_wqueues table;
   poll_initwait(table, runtime_);

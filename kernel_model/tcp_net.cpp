@@ -200,7 +200,11 @@ void loopback_net::tcp_push(tcp_sock& sk) {
 }
 
 void loopback_net::window_update(tcp_sock& receiver) {
-  std::weak_ptr<tcp_sock> sender = receiver.peer;
+  // Only a sender with bytes (or a FIN) waiting for window needs the update; any later push reads the
+  // receiver's free space directly.
+  const auto peer = receiver.peer.lock();
+  if (!peer || (peer->snd_nxt >= peer->write_queue.size() && !(peer->fin_queued && !peer->fin_sent))) return;
+  std::weak_ptr<tcp_sock> sender = peer;
   after_latency(name_window_, [this, sender] {
     if (const auto sk = sender.lock(); sk && sk->state != TCP_CLOSE) tcp_push(*sk);
   });

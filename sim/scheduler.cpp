@@ -113,8 +113,6 @@ void Scheduler::block(std::uint32_t channel) {
   switch_to_scheduler();
 }
 
-bool Scheduler::killed() const { return current_ != no_task && tasks_[current_ - 1]->killed; }
-
 void Scheduler::join(task_id target) {
   while (!is_done(target) && !killed()) {
     tasks_[target - 1]->joiners.push_back(current_);

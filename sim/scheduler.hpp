@@ -65,7 +65,7 @@ class Scheduler final : public Runtime {
   // Parks the current task until wake(); `channel` (an interned name) says what it waits for. Returns at
   // once when the task has been killed: callers then see killed() and give up (as Linux's signal_pending).
   void block(std::uint32_t channel) override;
-  bool killed() const override;
+  bool killed() const override { return current_ != no_task && tasks_[current_ - 1]->killed; }
   // Blocks the current task until `task` is done (or the current task is killed).
   void join(task_id task);
   std::uint32_t wait_channel(task_id id) const { return tasks_[id - 1]->channel; }

@@ -16,6 +16,14 @@ std::uint64_t mix(std::uint64_t hash, std::uint64_t value) {
   return splitmix64(state);
 }
 
+// wyhash's multiply-fold: one 64x64->128 multiply, high and low halves folded together.
+std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
+  const __uint128_t product = static_cast<__uint128_t>(a) * b;
+  return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
+}
+
+std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
 }  // namespace
 
 std::uint64_t hash_bytes(std::string_view bytes, std::uint64_t seed) {
@@ -71,13 +79,16 @@ std::uint32_t Trace::intern(std::string_view name) {
 
 void Trace::record(const TraceEvent& event) {
   IOSIM_ASSERT(event.subject < names_.size() && event.object < names_.size());
-  std::uint64_t hash = hash_;
-  hash = mix(hash, static_cast<std::uint64_t>(event.time_ns));
-  hash = mix(hash, (std::uint64_t{event.task} << 8) | static_cast<std::uint64_t>(event.kind));
-  hash = mix(hash, name_hashes_[event.subject]);
-  hash = mix(hash, name_hashes_[event.object]);
-  hash = mix(hash, static_cast<std::uint64_t>(event.arg0));
-  hash_ = mix(hash, static_cast<std::uint64_t>(event.arg1));
+  // Three independent multiplies over the event's fields (wyhash's constants), one on the running chain, so
+  // the hash depends on every field and on the order of events. Our own encoding: no pointer, no address.
+  const std::uint64_t time_and_who =
+      mum(static_cast<std::uint64_t>(event.time_ns) ^ 0xa0761d6478bd642fULL,
+          ((std::uint64_t{event.task} << 8) | static_cast<std::uint64_t>(event.kind)) ^ 0xe7037ed1a0b428dbULL);
+  const std::uint64_t names =
+      mum(name_hashes_[event.subject] ^ 0x8ebc6af09c88c6e3ULL, name_hashes_[event.object] ^ 0x589965cc75374cc3ULL);
+  const std::uint64_t arguments = mum(static_cast<std::uint64_t>(event.arg0) ^ 0x1d8e4e27c47d124fULL,
+                                      static_cast<std::uint64_t>(event.arg1) ^ 0x9e3779b97f4a7c15ULL);
+  hash_ = mum(hash_ ^ time_and_who ^ rotl(names, 21) ^ rotl(arguments, 42), 0xbf58476d1ce4e5b9ULL);
   ++event_count_;
   if (capture_) events_.push_back(event);
 }

@@ -111,6 +111,47 @@ TEST(EchoEpollEt, OneRecvPerEdgeDeadlocksAndTheSimulatorSaysWhere) {
   EXPECT_TRUE(server_in_epoll_wait);
 }
 
+// --- EPOLLEXCLUSIVE: fewer threads woken for nothing ---
+
+// Wake-ups that came back from epoll_wait to user space and found nothing to accept: the thread's first
+// accept4 after the epoll_wait said EAGAIN, because another thread had taken the connection.
+int wasted_accept_wakeups(SimOs& os) {
+  std::map<sim::task_id, bool> just_woke;
+  int wasted = 0;
+  for (const sim::TraceEvent& event : os.trace().events()) {
+    if (event.kind != sim::EventKind::sys_exit) continue;
+    const std::string_view call = os.trace().name(event.subject);
+    if (call == "epoll_wait") {
+      just_woke[event.task] = event.arg0 > 0;
+    } else if (call == "accept4") {
+      if (just_woke[event.task] && event.arg0 < 0 && event.arg1 == E::AGAIN) ++wasted;
+      just_woke[event.task] = false;
+    }
+  }
+  return wasted;
+}
+
+// The same burst of connections, with and without EPOLLEXCLUSIVE on the shared listener: without it every
+// thread's epoll is woken per connection (the thundering herd), and many more threads return from epoll_wait
+// only to have accept say EAGAIN.
+TEST(EchoEpollExclusive, ExclusiveWakesFewerThreadsForNothing) {
+  ScenarioSpec spec = load_bundled("echo_epoll_exclusive");
+  spec.params["threads"] = 6;
+  spec.workload.clients = 12;
+  spec.workload.messages = 1;
+  std::map<int, int> wasted;  // by the exclusive param
+  for (const int exclusive : {0, 1}) {
+    spec.params["exclusive"] = exclusive;
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+      const RunReport report =
+          run_scenario(spec, RunRequest{"sim", seed, std::nullopt, true},
+                       [&](SimOs& os) { wasted[exclusive] += wasted_accept_wakeups(os); });
+      ASSERT_TRUE(report.passed) << reproduce_command(spec, report);
+    }
+  }
+  EXPECT_GT(wasted[0], wasted[1] * 3 / 2) << "herd " << wasted[0] << ", exclusive " << wasted[1];
+}
+
 // --- selectors: DefaultSelector's choice, forced kinds, and one behaviour on every mechanism ---
 
 TEST(Selectors, DefaultSelectorPicksEpollOnBothBackends) {

@@ -3,11 +3,13 @@
 //
 // The I/O model. The classic way to spread connections over threads is to let every thread wait on the
 // listener. Without EPOLLEXCLUSIVE that has a thundering herd: each thread's epoll hangs its own callback on
-// the listener's wait queue, so one arriving connection runs every callback and wakes every thread; all of
-// them call accept, one wins, and the rest get EAGAIN and go back to sleep — N wake-ups and N syscalls for
-// one connection. EPOLLEXCLUSIVE (Linux 4.5) marks the callback exclusive: wake_up on the listener walks the
-// wait queue and stops after the first exclusive entry that actually woke a sleeping thread, so one
-// connection wakes one thread (the documentation says "one or more").
+// the listener's wait queue, so one arriving connection runs every callback and wakes every thread. Each
+// woken thread re-checks the listener; those that still find it readable return and race in accept, one
+// wins and the rest get EAGAIN — N wake-ups, and up to N syscalls, for one connection. EPOLLEXCLUSIVE
+// (Linux 4.5) marks the callback exclusive: wake_up on the listener walks the wait queue and stops after the
+// first exclusive entry that actually woke a sleeping thread, so one connection wakes one thread (the
+// documentation says "one or more"). Set the param exclusive to 0 to watch the herd: the test
+// ExclusiveWakesFewerThreadsForNothing counts the wasted wake-ups both ways.
 //
 // accept can still return EAGAIN here, and the code must treat that as normal. The walk passes over epolls
 // whose thread is not sleeping (busy serving its connections) but still puts the listener on their ready
@@ -30,10 +32,13 @@ namespace {
 
 constexpr AppParam threads_param{"threads", 4, 1, 64,
                                  "threads, each with its own epoll fd, sharing the listener"};
-constexpr AppParam params[] = {backlog_param, read_chunk_param, tcp_nodelay_param, max_events_param,
-                               threads_param};
+constexpr AppParam exclusive_param{
+    "exclusive", 1, 0, 1, "1 adds the listener with EPOLLEXCLUSIVE; 0 without, to watch the thundering herd"};
+constexpr AppParam params[] = {backlog_param,    read_chunk_param, tcp_nodelay_param,
+                               max_events_param, threads_param,    exclusive_param};
 
 struct SharedState {
+  std::uint32_t listener_events = EPOLL::IN | EPOLL::EXCLUSIVE;  // EPOLLIN alone when the param says 0
   int listen_fd = -1;
   int all_accepted_fd = -1;  // eventfd: readable once every wanted connection has been accepted
   std::unique_ptr<Mutex> mutex;
@@ -139,7 +144,7 @@ bool set_up_worker(Worker& worker) {
   }
   // EPOLLEXCLUSIVE may only be given at EPOLL_CTL_ADD (EPOLL_CTL_MOD of such an item is EINVAL).
   return epoll_control(ctx, worker.epoll_fd, EPOLL::CTL_ADD, worker.shared.listen_fd,
-                       EPOLL::IN | EPOLL::EXCLUSIVE) &&
+                       worker.shared.listener_events) &&
          epoll_control(ctx, worker.epoll_fd, EPOLL::CTL_ADD, worker.shared.all_accepted_fd, EPOLL::IN);
 }
 
@@ -189,6 +194,7 @@ bool set_up(AppContext& ctx, SharedState& shared) {
 void echo_epoll_exclusive_main(AppContext& ctx) {
   SharedState shared;
   shared.mutex = ctx.os.mutex_create();
+  if (param_int(ctx.params, exclusive_param) == 0) shared.listener_events = EPOLL::IN;
   if (set_up(ctx, shared)) {
     const auto thread_count = static_cast<int>(param_int(ctx.params, threads_param));
     const auto max_events = static_cast<int>(param_int(ctx.params, max_events_param));

@@ -92,8 +92,10 @@ void accept_connections(Worker& worker) {
       return;  // EAGAIN: empty queue — perhaps another thread emptied it
     }
     worker.connections.emplace(fd, EchoConnection{fd});
-    if (!configure_connection(ctx, fd) || !epoll_control(ctx, worker.epoll_fd, EPOLL::CTL_ADD, fd, EPOLL::IN))
+    if (!configure_connection(ctx, fd) ||
+        !epoll_control(ctx, worker.epoll_fd, EPOLL::CTL_ADD, fd, EPOLL::IN)) {
       return;
+    }
     count_accepted(worker);
   }
 }

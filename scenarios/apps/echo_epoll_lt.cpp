@@ -52,13 +52,15 @@ void accept_one(AppContext& ctx, LtState& state) {
   }
   // Into the table before EPOLL_CTL_ADD: the first event for the fd must find its connection.
   state.connections.emplace(fd, EchoConnection{fd});
-  if (!configure_connection(ctx, fd) || !epoll_control(ctx, state.epoll_fd, EPOLL::CTL_ADD, fd, EPOLL::IN))
+  if (!configure_connection(ctx, fd) || !epoll_control(ctx, state.epoll_fd, EPOLL::CTL_ADD, fd, EPOLL::IN)) {
     return;
+  }
   ++state.accepted;
   // Every wanted connection is here: stop watching the listener. (A readable listener nobody accepts from
   // would be reported by every epoll_wait from now on — level-triggered.)
-  if (state.accepted == ctx.connections)
+  if (state.accepted == ctx.connections) {
     epoll_control(ctx, state.epoll_fd, EPOLL::CTL_DEL, state.listen_fd, 0);
+  }
 }
 
 // Acts on one event of a connection: flush when output is pending (we asked for EPOLLOUT), else one recv and

@@ -77,8 +77,9 @@ void SelectorsEchoServer::accept(const SelectorKey& key, std::uint32_t) {
     }
     connections_.emplace(fd, EchoConnection{fd});
     ++accepted_;
-    if (!configure_connection(ctx_, fd) || !check(selector_.register_fd(fd, EVENT_READ, read_callback())))
+    if (!configure_connection(ctx_, fd) || !check(selector_.register_fd(fd, EVENT_READ, read_callback()))) {
       return;
+    }
   }
   check(selector_.unregister(key.fd));  // every wanted connection is here
 }

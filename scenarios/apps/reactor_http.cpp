@@ -125,8 +125,8 @@ Progress ReactorHttpServer::read_head(HttpConnection& connection) {
     fail(ctx_, "recv");
     return Progress::failed;
   }
-  if (received == 0)
-    return Progress::done;  // the client left before finishing its request: nothing to answer
+  // End of file before the blank line: the client left before finishing its request; nothing to answer.
+  if (received == 0) return Progress::done;
   // The blank line may straddle two recvs: search from three bytes before the new data.
   const std::size_t search_from = connection.head.size() < 3 ? 0 : connection.head.size() - 3;
   connection.head.append(scratch_.data(), static_cast<std::size_t>(received));
@@ -159,9 +159,11 @@ Progress ReactorHttpServer::write_response(HttpConnection& connection) {
     if (sent < 0) {
       const int error = ctx_.os.last_errno();
       if (error == E::INTR) continue;
-      if (error == E::AGAIN)
-        return check(reactor_.modify(connection.fd, reactor::writable)) ? Progress::waiting
-                                                                        : Progress::failed;
+      if (error == E::AGAIN) {
+        // The rest waits for EPOLLOUT (modify is free once the interest is already writable).
+        const bool watching = check(reactor_.modify(connection.fd, reactor::writable));
+        return watching ? Progress::waiting : Progress::failed;
+      }
       fail(ctx_, "send");
       return Progress::failed;
     }

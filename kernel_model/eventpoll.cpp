@@ -379,10 +379,11 @@ int kernel::sys_epoll_ctl(int epfd, int op, int fd, const epoll_event* event) {
 }
 
 int kernel::sys_epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
-  // Linux do_epoll_wait.
-  if (maxevents <= 0 || maxevents > EP_MAX_EVENTS) return -E::INVAL;
+  // Linux do_epoll_wait: the fd first (EBADF), then ep_check_params (maxevents, then not an epoll file: EINVAL).
+  // Linux before 6.15 checked maxevents before the fd; the LinuxOs oracle runs 6.x with ep_check_params.
   const file_ref f = files_.fget(epfd);
   if (!f) return -E::BADF;
+  if (maxevents <= 0 || maxevents > EP_MAX_EVENTS) return -E::INVAL;
   eventpoll* ep = f->as_eventpoll();
   if (!ep) return -E::INVAL;
   std::int64_t end_time_ns = -1;

@@ -158,6 +158,23 @@ TEST(Epoll, CtlErrorsMatchLinux) {
   });
 }
 
+// do_epoll_wait looks the fd up before ep_check_params: a bad fd is EBADF whatever maxevents says, and a
+// non-epoll fd with a bad maxevents is EINVAL either way. (Found by the epoll conformance suite.)
+TEST(Epoll, WaitChecksTheFdBeforeMaxevents) {
+  const Record r = run_both([](Recorder& t) {
+    int sv[2];
+    t.os.socketpair(AF::UNIX, SOCK::STREAM, 0, sv);
+    epoll_event events[1];
+    t.call("bad_fd_maxevents_0", t.os.epoll_wait(999, events, 0, 0));
+    t.call("bad_fd_maxevents_negative", t.os.epoll_wait(-1, events, -1, 0));
+    t.call("not_epoll_maxevents_0", t.os.epoll_wait(sv[0], events, 0, 0));
+    close_all(t.os, {sv[0], sv[1]});
+  });
+  EXPECT_EQ(r[0], "bad_fd_maxevents_0=-1/EBADF");
+  EXPECT_EQ(r[1], "bad_fd_maxevents_negative=-1/EBADF");
+  EXPECT_EQ(r[2], "not_epoll_maxevents_0=-1/EINVAL");
+}
+
 TEST(Epoll, ItemBelongsToTheOpenFileDescriptionNotTheFd) {
   const Record r = run_both([](Recorder& t) {
     int sv[2];

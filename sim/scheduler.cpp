@@ -44,8 +44,8 @@ task_id Scheduler::spawn(std::string name, std::function<void()> body) {
   Task* raw = task.get();
   task->fiber = boost::context::fiber(
       std::allocator_arg, boost::context::protected_fixedsize_stack(limits_.stack_bytes),
-      [this, raw](boost::context::fiber&& scheduler) {
-        scheduler_fiber_ = std::move(scheduler);
+      [this, raw](boost::context::fiber&& resumer) {
+        adopt(std::move(resumer));
         try {
           raw->body();
         } catch (const TaskKilled&) {
@@ -58,7 +58,13 @@ task_id Scheduler::spawn(std::string name, std::function<void()> body) {
           if (failure_.empty()) failure_ = fmt::format("task {} threw a non-standard exception", raw->name);
         }
         finish(*raw);
-        return std::move(scheduler_fiber_);
+        // The task's stack ends here: hand the CPU straight to the next task, or back to run().
+        previous_ = raw;
+        current_ = no_task;
+        Task* next = next_task();
+        if (!next) return std::move(scheduler_fiber_);
+        current_ = next->id;
+        return std::move(next->fiber);
       });
   tasks_.push_back(std::move(task));
   emit(EventKind::task_spawn, raw->name_id, 0, current_);
@@ -89,17 +95,40 @@ void Scheduler::finish(Task& task) {
   task.joiners.clear();
 }
 
-void Scheduler::switch_to(Task& task) {
-  current_ = task.id;
-  task.fiber = std::move(task.fiber).resume();
-  current_ = no_task;
+void Scheduler::adopt(boost::context::fiber&& resumer) {
+  if (previous_) {
+    previous_->fiber = std::move(resumer);
+  } else {
+    scheduler_fiber_ = std::move(resumer);
+  }
 }
 
-void Scheduler::switch_to_scheduler() { scheduler_fiber_ = std::move(scheduler_fiber_).resume(); }
+void Scheduler::transfer(Task* from, Task* to) {
+  if (from == to) {
+    current_ = to->id;
+    return;
+  }
+  previous_ = from;
+  current_ = to->id;
+  adopt(std::move(to->fiber).resume());
+  current_ = from ? from->id : no_task;
+}
+
+void Scheduler::reschedule(Task& self) {
+  current_ = no_task;  // the decision (timers, wake-ups) runs as the kernel, not as this task
+  Task* next = next_task();
+  if (next) {
+    transfer(&self, next);
+    return;
+  }
+  previous_ = &self;  // the run stops: back to run(), which resumes us only to unwind (killing_)
+  adopt(std::move(scheduler_fiber_).resume());
+  current_ = self.id;
+}
 
 void Scheduler::yield() {
   IOSIM_ASSERT(current_ != no_task, "yield outside a task");
-  switch_to_scheduler();
+  reschedule(*tasks_[current_ - 1]);
 }
 
 void Scheduler::block(std::uint32_t channel) {
@@ -110,7 +139,7 @@ void Scheduler::block(std::uint32_t channel) {
   task.state = TaskState::blocked;
   task.channel = channel;
   emit(EventKind::block, channel);
-  switch_to_scheduler();
+  reschedule(task);
 }
 
 void Scheduler::join(task_id target) {
@@ -153,30 +182,36 @@ bool Scheduler::advance_to_next_timer() {
   return true;
 }
 
-RunResult Scheduler::run() {
-  RunResult result;
+Scheduler::Task* Scheduler::next_task() {
   using Outcome = RunResult::Outcome;
+  if (killing_) {
+    IOSIM_ASSERT(++kill_steps_ < 1'000'000, "a killed task keeps running instead of unwinding");
+    return runnable_.empty() ? nullptr : tasks_[runnable_.front() - 1].get();
+  }
   for (;;) {
     fire_due_timers();
     if (!failure_.empty()) {
-      result.outcome = Outcome::task_failed;
-      break;
+      stop_ = Outcome::task_failed;
+      return nullptr;
     }
     if (runnable_.empty()) {
-      if (done_count_ == tasks_.size()) break;
+      if (done_count_ == tasks_.size()) {
+        stop_ = Outcome::completed;
+        return nullptr;
+      }
       if (!advance_to_next_timer()) {
-        result.outcome = Outcome::deadlock;
-        break;
+        stop_ = Outcome::deadlock;
+        return nullptr;
       }
       if (now_ns_ > limits_.time_max_ns) {
-        result.outcome = Outcome::time_limit;
-        break;
+        stop_ = Outcome::time_limit;
+        return nullptr;
       }
       continue;
     }
     if (steps_ >= limits_.step_max) {
-      result.outcome = Outcome::step_limit;
-      break;
+      stop_ = Outcome::step_limit;
+      return nullptr;
     }
     std::size_t index = 0;
     if (runnable_.size() > 1) {
@@ -185,8 +220,15 @@ RunResult Scheduler::run() {
       choices_.push_back(static_cast<std::uint32_t>(index));
     }
     ++steps_;
-    switch_to(*tasks_[runnable_[index] - 1]);
+    return tasks_[runnable_[index] - 1].get();
   }
+}
+
+RunResult Scheduler::run() {
+  IOSIM_ASSERT(current_ == no_task, "run() called from inside a task");
+  if (Task* first = next_task()) transfer(nullptr, first);
+  RunResult result;
+  result.outcome = stop_.value_or(RunResult::Outcome::completed);
   result.failure = failure_;
   result.blocked = unfinished_tasks();
   result.steps = steps_;
@@ -209,16 +251,13 @@ std::vector<BlockedTask> Scheduler::unfinished_tasks() const {
 // Teardown: mark every unfinished task killed and run it until its stack has unwound. A killed task's
 // blocking calls return at once (block() does not park) and SimOs throws TaskKilled at its next syscall.
 void Scheduler::kill_unfinished() {
+  killing_ = true;
   for (auto& task : tasks_) {
     if (task->state == TaskState::done) continue;
     task->killed = true;
     if (task->state == TaskState::blocked) make_runnable(*task);
   }
-  constexpr std::uint64_t unwind_step_max = 1'000'000;
-  for (std::uint64_t step = 0; !runnable_.empty(); ++step) {
-    IOSIM_ASSERT(step < unwind_step_max, "a killed task keeps running instead of unwinding");
-    switch_to(*tasks_[runnable_.front() - 1]);
-  }
+  while (!runnable_.empty()) transfer(nullptr, tasks_[runnable_.front() - 1].get());
   timers_.clear();
 }
 

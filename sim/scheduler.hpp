@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -108,8 +109,16 @@ class Scheduler final : public Runtime {
 
   void make_runnable(Task& task);
   void remove_runnable(Task& task);
-  void switch_to(Task& task);
-  void switch_to_scheduler();
+  // The scheduling decision, run on whichever stack is current: fire due timers, advance the clock, pick
+  // the next task (recording the choice). Null when the run stops (stop_ then says why).
+  Task* next_task();
+  // Switches from the current task (or the scheduler's own context, when `from` is null) straight to `to`:
+  // one fiber switch per step. Returns when someone switches back.
+  void transfer(Task* from, Task* to);
+  // The current task gives the CPU to whoever the scheduler picks next (itself included).
+  void reschedule(Task& self);
+  // Stores the continuation of the context that just switched to us (Boost.Context hands it over).
+  void adopt(boost::context::fiber&& resumer);
   void fire_due_timers();
   bool advance_to_next_timer();
   void finish(Task& task);
@@ -126,7 +135,11 @@ class Scheduler final : public Runtime {
   std::map<std::pair<std::int64_t, std::uint64_t>, Timer> timers_;
   std::uint64_t timer_sequence_ = 0;
   std::vector<std::uint32_t> choices_;
-  boost::context::fiber scheduler_fiber_;
+  boost::context::fiber scheduler_fiber_;  // run()'s context: entered at the start and when the run stops
+  Task* previous_ = nullptr;               // who switched last (null: run()'s context)
+  std::optional<RunResult::Outcome> stop_;
+  bool killing_ = false;                   // teardown: unwinding unfinished tasks, no strategy, no timers
+  std::uint64_t kill_steps_ = 0;
   task_id current_ = no_task;
   std::int64_t now_ns_ = 0;
   std::uint64_t steps_ = 0;

@@ -57,6 +57,17 @@ TEST(FaultPlan, SameSeedSamePlanSameRunAndFaultsAreTraced) {
   EXPECT_GT(faults_seen, 0);
 }
 
+// Regression: short_write once shortened write() on an eventfd, which Linux never does (8 bytes or EINVAL);
+// the one-shot pool wakes its threads through an eventfd.
+TEST(FaultPlan, ShortWritesNeverTouchEventfds) {
+  Result<ScenarioSpec> spec = load_scenario_file(scenario_path("echo_epoll_oneshot_threads"));
+  ASSERT_TRUE(spec) << spec.status().message();
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    const RunReport report = run_with(spec.value(), seed, {"short_write=0.3", "short_read=0.3"});
+    EXPECT_TRUE(report.passed) << reproduce_command(spec.value(), report);
+  }
+}
+
 TEST(FaultPlan, ReproduceLineCarriesTheFaults) {
   Result<ScenarioSpec> spec = load_scenario_file(scenario_path("echo_select"));
   ASSERT_TRUE(spec);

@@ -16,13 +16,16 @@ namespace iosim {
 // Probabilities in [0, 1] per eligible call. Every injected fault is a result Linux itself can return:
 // - eintr: recv, send, read, write, accept4, select, poll or epoll_wait returns EINTR before doing anything,
 //   as when a signal handler without SA_RESTART runs (connect is excluded: see fault_os.cpp);
-// - spurious_eagain: a non-blocking recv/read/accept4 returns EAGAIN although readiness was reported
-//   (another thread took the data, or the readiness was stale);
-// - short_read: recv/read asks the kernel for fewer bytes (1..len) than the caller did;
-// - short_write: a non-blocking send/write offers only 1..len bytes;
+// - spurious_eagain: a non-blocking recv/read/accept4 returns EAGAIN although readiness was reported, as when
+//   another reader took the data or the connection. Linux does this only with competing readers, so code
+//   that rightly takes EAGAIN as "drained" (edge-triggered epoll) is expected to stall under this fault;
+// - short_read: recv asks the kernel for fewer bytes (1..len) than the caller did (not read(): an eventfd
+//   moves 8 bytes or none);
+// - short_write: a non-blocking send offers only 1..len bytes (not write(), for the same reason);
 // - enobufs: send fails with ENOBUFS;
 // - accept_aborted: accept4 takes a connection, drops it, and returns ECONNABORTED (the connection was
-//   reset while it waited in the queue).
+//   reset while it waited in the queue). The client loses its connection, so a workload that counts on every
+//   connection (the bundled echo workloads do) fails under it.
 struct SyscallFaults {
   double eintr = 0;
   double spurious_eagain = 0;

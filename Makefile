@@ -2,6 +2,7 @@
 # (tools/install-deps), configure CMake into build/ and build; the CLI ends up at build/iosim.
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
+BENCH_ARGS ?= --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 CMAKE_FLAGS ?=
 ifeq ($(CI),true)
 CMAKE_FLAGS += -DIOSIM_WERROR=ON
@@ -29,8 +30,11 @@ test: build
 test-long: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L long
 
-bench: build
-	@$(BUILD_DIR)/bench/iosim_bench
+# Benchmarks want an optimised build of their own (build-release/), apart from the test build.
+bench: deps
+	@cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+	@cmake --build build-release -j $(JOBS) --target iosim_bench
+	@build-release/bench/iosim_bench $(BENCH_ARGS)
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -10,7 +10,7 @@
 
 namespace iosim {
 
-// Format (docs/choices-format.md):
+// Format (docs/file-formats.md):
 //   # iosim choices v1
 //   scenario scenarios/echo_select.json
 //   seed 42

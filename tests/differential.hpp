@@ -2,14 +2,20 @@
 // per step what the Os answered (value, errno, revents, select sets), and compare the two records step by step.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
+#include <rapidcheck.h>
 
 #include "backends/linux/linux_os.hpp"
 #include "backends/sim/sim_os.hpp"
@@ -37,6 +43,37 @@ inline std::string poll_mask_name(int mask) {
     text += name;
   }
   return text.empty() ? "0" : text;
+}
+
+// "IN|OUT|ET|ONESHOT" for an epoll event mask: the poll bits plus epoll's private flags; "0" for none.
+inline std::string epoll_mask_name(std::uint32_t mask) {
+  static constexpr std::pair<std::uint32_t, const char*> flags[] = {{EPOLL::EXCLUSIVE, "EXCLUSIVE"},
+                                                                    {EPOLL::WAKEUP, "WAKEUP"},
+                                                                    {EPOLL::ONESHOT, "ONESHOT"},
+                                                                    {EPOLL::ET, "ET"}};
+  std::string text = (mask & 0xffff) ? poll_mask_name(static_cast<int>(mask & 0xffff)) : "";
+  for (const auto& [bit, name] : flags) {
+    if (!(mask & bit)) continue;
+    if (!text.empty()) text += '|';
+    text += name;
+  }
+  const std::uint32_t unnamed =
+      mask & ~0xffffu & ~(EPOLL::EXCLUSIVE | EPOLL::WAKEUP | EPOLL::ONESHOT | EPOLL::ET);
+  if (unnamed) text += fmt::format("{}{:#x}", text.empty() ? "" : "|", unnamed);
+  return text.empty() ? "0" : text;
+}
+
+inline std::string epoll_op_name(int op) {
+  switch (op) {
+    case EPOLL::CTL_ADD:
+      return "ADD";
+    case EPOLL::CTL_DEL:
+      return "DEL";
+    case EPOLL::CTL_MOD:
+      return "MOD";
+    default:
+      return fmt::format("op{}", op);
+  }
 }
 
 // FNV-1a over received bytes: reads are compared by count and content without printing kilobytes.
@@ -171,6 +208,43 @@ class Recorder {
     note(fmt::format("settle({}, {})", name, poll_mask_name(events)),
          result > 0 ? "ready" : outcome(result));
   }
+  // --- epoll and eventfd ---
+  // epoll_ctl with fds given by number (a wrong one on purpose is allowed) and named by `epfd_name` and
+  // `fd_name`; `event` may be null. Records the result.
+  int epoll_ctl(const std::string& epfd_name, int epfd, int op, const std::string& fd_name, int fd,
+                const epoll_event* event) {
+    std::string step = fmt::format("epoll_ctl({}, {}, {}, ", epfd_name, epoll_op_name(op), fd_name);
+    step += event ? fmt::format("{} data={})", epoll_mask_name(event->events), event->data) : "null)";
+    epoll_event copy = event ? *event : epoll_event{};
+    return static_cast<int>(call(std::move(step), os_.epoll_ctl(epfd, op, fd, event ? &copy : nullptr)));
+  }
+  // epoll_wait into `buffer` (which must hold every event the call can return); records the count and each
+  // returned event as [data:MASK], in the order the kernel returned them.
+  int epoll_wait(const std::string& epfd_name, int epfd, epoll_event* buffer, int maxevents, int timeout_ms) {
+    const int result = os_.epoll_wait(epfd, buffer, maxevents, timeout_ms);
+    std::string text = outcome(result);
+    for (int i = 0; i < result; ++i)
+      text += fmt::format(" [{}:{}]", buffer[i].data, epoll_mask_name(buffer[i].events));
+    note(fmt::format("epoll_wait({}, max={}, t={})", epfd_name, maxevents, timeout_ms), std::move(text));
+    return result;
+  }
+  // eventfd's 8-byte value; `size` other than 8 exercises the short-buffer rules.
+  long eventfd_write(const std::string& name, std::uint64_t value, std::size_t size = 8) {
+    char bytes[16] = {};
+    std::memcpy(bytes, &value, sizeof value);
+    return call(fmt::format("write({}, value={:#x}, {})", name, value, size),
+                os_.write(fd(name), bytes, size));
+  }
+  long eventfd_read(const std::string& name, std::size_t size = 8) {
+    char bytes[16] = {};
+    const long result = os_.read(fd(name), bytes, std::min<std::size_t>(size, sizeof bytes));
+    std::uint64_t value = 0;
+    std::memcpy(&value, bytes, sizeof value);
+    note(fmt::format("read({}, {})", name, size),
+         result == 8 ? fmt::format("8 value={:#x}", value) : outcome(result));
+    return result;
+  }
+
   // select(2) over named fds with a timeout in microseconds (-1: none); records count, sets and timeval.
   int select(const std::vector<std::string>& in, const std::vector<std::string>& out,
              const std::vector<std::string>& ex, std::int64_t timeout_us, const std::string& why = "") {
@@ -244,17 +318,18 @@ inline Record run_on_linux(const Sequence& sequence) {
 }
 
 // "" when the records agree; otherwise every step side by side, the differing ones marked with '!'.
-inline std::string compare(const Record& sim, const Record& linux) {
+inline std::string compare(const Record& sim, const Record& linux, std::string_view sim_label = "sim",
+                           std::string_view linux_label = "lnx") {
   if (sim == linux) return "";
-  std::string text = "sim and linux differ (! marks a differing step):\n";
+  std::string text = fmt::format("{} and {} differ (! marks a differing step):\n", sim_label, linux_label);
   const std::size_t steps = std::max(sim.size(), linux.size());
   for (std::size_t i = 0; i < steps; ++i) {
     const Observation none{"<missing>", ""};
     const Observation& s = i < sim.size() ? sim[i] : none;
     const Observation& l = i < linux.size() ? linux[i] : none;
     const bool same = s == l;
-    text += fmt::format("{} {:3} {:<55} sim: {}\n", same ? ' ' : '!', i, s.step, s.result);
-    if (!same) text += fmt::format("  {:3} {:<55} lnx: {}\n", "", l.step, l.result);
+    text += fmt::format("{} {:3} {:<55} {}: {}\n", same ? ' ' : '!', i, s.step, sim_label, s.result);
+    if (!same) text += fmt::format("  {:3} {:<55} {}: {}\n", "", l.step, linux_label, l.result);
   }
   return text;
 }
@@ -262,6 +337,50 @@ inline std::string compare(const Record& sim, const Record& linux) {
 // Runs on both backends; "" when they agree, else the readable diff.
 inline std::string differential(const Sequence& sequence, SimConfig config = {}) {
   return compare(run_on_sim(sequence, std::move(config)), run_on_linux(sequence));
+}
+
+// As differential(), and when the backends differ, runs the sequence on Linux `reruns` more times: a Linux
+// run that disagrees with the first means the real kernel is not deterministic for this sequence (a timing
+// race the sequence must settle), which the report then says, with the two Linux records side by side.
+inline std::string differential_rechecked(const Sequence& sequence, Record* sim_record = nullptr,
+                                          int reruns = 2) {
+  const Record sim = run_on_sim(sequence);
+  if (sim_record) *sim_record = sim;
+  const Record linux = run_on_linux(sequence);
+  std::string diff = compare(sim, linux);
+  if (diff.empty()) return diff;
+  for (int i = 0; i < reruns; ++i) {
+    const Record again = run_on_linux(sequence);
+    if (again == linux) continue;
+    diff += "\nLINUX IS NOT DETERMINISTIC for this sequence: a second run answered differently.\n";
+    return diff + compare(linux, again, "lnx", "ln2");
+  }
+  return diff;
+}
+
+// How many random sequences a property runs: the environment variable `variable` when set (the `long` ctest
+// entries set it to 10 000), else `default_count`.
+inline int sequence_count(const char* variable, int default_count) {
+  const char* text = std::getenv(variable);
+  return text ? std::atoi(text) : default_count;
+}
+
+// Runs the rapidcheck property `body` (which draws its inputs with *gen and fails with RC_FAIL) exactly
+// `count` times; "" when every run passed, else rapidcheck's report: the shrunk counterexample and its
+// message.
+template <class Body>
+std::string check_sequences(const std::string& name, int count, Body body) {
+  rc::detail::TestParams params = rc::detail::configuration().testParams;
+  params.maxSuccess = count;
+  const rc::detail::TestMetadata metadata{name, "sim == linux"};
+  const auto result = rc::detail::checkTestable(body, metadata, params);
+  if (result.template is<rc::detail::SuccessResult>()) {
+    const int ran = result.template get<rc::detail::SuccessResult>().numSuccess;
+    return ran == count ? "" : fmt::format("only {} of {} sequences ran", ran, count);
+  }
+  std::ostringstream message;
+  rc::detail::printResultMessage(result, message);
+  return message.str();
 }
 
 }  // namespace iosim::diff

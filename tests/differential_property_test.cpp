@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 
-#include <cstdlib>
 #include <ostream>
 
 #include "differential.hpp"
@@ -173,31 +172,18 @@ class Executor {
   Endpoint endpoints_[endpoint_count];
 };
 
-int sequence_count() {
-  const char* text = std::getenv("IOSIM_DIFF_SEQUENCES");
-  return text ? std::atoi(text) : 500;
-}
-
 TEST(DifferentialProperty, RandomSequencesAgreeWithLinux) {
-  const auto property = [](const std::vector<Op>& ops) {
-    const Sequence sequence = [&ops](Recorder& r) {
-      Executor executor(r);
-      for (const Op& op : ops) executor.run(op);
-    };
-    const std::string diff = differential(sequence);
-    if (!diff.empty()) RC_FAIL(diff);
-  };
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = sequence_count();
-  rc::detail::TestMetadata metadata{"DifferentialProperty/RandomSequencesAgreeWithLinux", "sim == linux"};
-  const auto result = rc::detail::checkTestable(
-      [&] { property(*gen_sequence()); }, metadata, params);
-  std::ostringstream message;
-  rc::detail::printResultMessage(result, message);
-  EXPECT_TRUE(result.template is<rc::detail::SuccessResult>()) << message.str();
-  if (result.template is<rc::detail::SuccessResult>()) {
-    EXPECT_EQ(result.template get<rc::detail::SuccessResult>().numSuccess, sequence_count());
-  }
+  const std::string failure = check_sequences("DifferentialProperty/RandomSequencesAgreeWithLinux",
+                                              sequence_count("IOSIM_DIFF_SEQUENCES", 500), [] {
+                                                const std::vector<Op> ops = *gen_sequence();
+                                                const Sequence sequence = [&ops](Recorder& r) {
+                                                  Executor executor(r);
+                                                  for (const Op& op : ops) executor.run(op);
+                                                };
+                                                const std::string diff = differential(sequence);
+                                                if (!diff.empty()) RC_FAIL(diff);
+                                              });
+  EXPECT_TRUE(failure.empty()) << failure;
 }
 
 }  // namespace

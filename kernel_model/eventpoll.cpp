@@ -1,5 +1,5 @@
-// kernel_model/eventpoll.cpp — epoll_create1, epoll_ctl and epoll_wait after Linux fs/eventpoll.c (6.x):
-// ep_insert/ep_modify/ep_remove, ep_ptable_queue_proc, ep_poll_callback, ep_send_events, ep_poll, ep_loop_check.
+// kernel_model/eventpoll.cpp — epoll_create1/ctl/wait after Linux fs/eventpoll.c (6.x): ep_insert, ep_modify,
+// ep_remove, ep_poll_callback, ep_send_events, ep_poll, ep_loop_check and reverse_path_check.
 #include "kernel_model/eventpoll.hpp"
 
 #include <algorithm>
@@ -14,6 +14,13 @@ namespace {
 
 std::uint64_t loop_check_gen = 0;  // Linux loop_check_gen
 eventpoll* inserting_into = nullptr;
+std::vector<file*> tfile_check_list;  // Linux tfile_check_list: files whose wakeup paths an ADD must count
+
+// Linux path_limits: how many wakeup paths through 1..4 epoll sets may lead from one file (index = number of
+// sets above the first; paths into a single set are not limited).
+constexpr int PATH_ARR_SIZE = 5;
+constexpr int path_limits[PATH_ARR_SIZE] = {1000, 500, 100, 50, 10};
+int path_count[PATH_ARR_SIZE] = {};
 
 bool ep_events_available(const eventpoll& ep) { return !ep.rdllist.empty() || (ep.ovflist_active && !ep.ovflist.empty()); }
 
@@ -155,13 +162,23 @@ void ep_remove(eventpoll& ep, epitem& epi) {
   ep.rbr.erase({epi.filp->id(), epi.fd});  // destroys epi
 }
 
+// Linux list_file: remember a (non-epoll) file whose wakeup paths the current EPOLL_CTL_ADD must count.
+void list_file(file& f) {
+  if (std::find(tfile_check_list.begin(), tfile_check_list.end(), &f) == tfile_check_list.end()) {
+    tfile_check_list.push_back(&f);
+  }
+}
+
 int ep_loop_check_proc(eventpoll& ep, int depth) {
   if (ep.gen == loop_check_gen) return ep.loop_check_depth;
   ep.gen = loop_check_gen;
   int result = 0;
   for (auto& [key, epi] : ep.rbr) {
     eventpoll* to_visit = epi->filp->as_eventpoll();
-    if (!to_visit) continue;
+    if (!to_visit) {
+      list_file(*epi->filp);  // its paths grow with this insert: reverse_path_check counts them
+      continue;
+    }
     if (to_visit == inserting_into || depth > EP_MAX_NESTS) {
       result = EP_MAX_NESTS + 1;
     } else {
@@ -173,27 +190,60 @@ int ep_loop_check_proc(eventpoll& ep, int depth) {
   return result;
 }
 
-// How many epoll sets above `ep` watch it (Linux ep_get_upwards_depth_proc).
-int ep_get_upwards_depth(eventpoll& ep, int depth) {
+// How many epoll sets above `ep` watch it (Linux ep_get_upwards_depth_proc, memoised with the same gen).
+int ep_get_upwards_depth_proc(eventpoll& ep, int depth) {
+  if (ep.gen == loop_check_gen) return ep.loop_check_depth;
   int result = 0;
   for (const epitem* epi : ep.owner->f_ep) {
-    result = std::max(result, ep_get_upwards_depth(*epi->ep, depth + 1) + 1);
+    result = std::max(result, ep_get_upwards_depth_proc(*epi->ep, depth + 1) + 1);
   }
+  ep.gen = loop_check_gen;
+  ep.loop_check_depth = result;
   return result;
 }
 
 // Linux ep_loop_check: adding `to` into `ep` must neither close a cycle nor make a chain deeper than
-// EP_MAX_NESTS.
+// EP_MAX_NESTS. The caller (sys_epoll_ctl's full check) has advanced loop_check_gen.
 bool ep_loop_check(eventpoll& ep, eventpoll& to) {
-  ++loop_check_gen;
   inserting_into = &ep;
   const int depth = ep_loop_check_proc(to, 0);
   inserting_into = nullptr;
   if (depth > EP_MAX_NESTS) return false;
-  return depth + 1 + ep_get_upwards_depth(ep, 0) <= EP_MAX_NESTS;
+  return depth + 1 + ep_get_upwards_depth_proc(ep, 0) <= EP_MAX_NESTS;
 }
 
-int ep_insert(eventpoll& ep, const epoll_event& event, file& tfile, int fd) {
+// Linux path_count_inc: one more wakeup path through `nests` epoll sets; a file may have any number of
+// direct watchers.
+int path_count_inc(int nests) {
+  if (nests == 0) return 0;
+  if (++path_count[nests] > path_limits[nests]) return -1;
+  return 0;
+}
+
+// Linux reverse_path_check_proc: walk up from the items in `refs` (the epitems watching one file) to every
+// epoll set nobody watches, counting the paths by length.
+int reverse_path_check_proc(const std::vector<epitem*>& refs, int depth) {
+  if (depth > EP_MAX_NESTS) return -1;
+  int error = 0;
+  for (const epitem* epi : refs) {
+    const std::vector<epitem*>& watchers = epi->ep->owner->f_ep;  // Linux epi->ep->refs
+    error = watchers.empty() ? path_count_inc(depth) : reverse_path_check_proc(watchers, depth + 1);
+    if (error) break;
+  }
+  return error;
+}
+
+// Linux reverse_path_check: no file on tfile_check_list may now have more wakeup paths of some length than
+// path_limits allows (wakeup storms); -1 if one does.
+int reverse_path_check() {
+  for (file* f : tfile_check_list) {
+    std::fill(std::begin(path_count), std::end(path_count), 0);
+    if (const int error = reverse_path_check_proc(f->f_ep, 0)) return error;
+  }
+  return 0;
+}
+
+int ep_insert(eventpoll& ep, const epoll_event& event, file& tfile, int fd, bool full_check) {
   if (ep.k.epoll_watches >= ep.k.config().epoll_watches_max) return -E::NOSPC;
   auto owned = std::make_unique<epitem>();
   epitem& epi = *owned;
@@ -203,9 +253,14 @@ int ep_insert(eventpoll& ep, const epoll_event& event, file& tfile, int fd) {
   epi.event = event;
   epi.name = ep.k.intern(fmt::format("epi({}, fd {})", ep.k.trace().name(ep.name), fd));
   tfile.f_ep.push_back(&epi);  // attach_epitem
+  if (full_check && !tfile.as_eventpoll()) list_file(tfile);
   ep.rbr.emplace(std::pair{tfile.id(), fd}, std::move(owned));
   ++ep.k.epoll_watches;
   ep.k.trace_event(ep.names.insert, epi.name, static_cast<std::int64_t>(event.events));
+  if (full_check && reverse_path_check()) {  // too many wakeup paths now: undo (ep_remove_safe), EINVAL
+    ep_remove(ep, epi);
+    return -E::INVAL;
+  }
   ep_pqueue epq;
   epq._qproc = ep_ptable_queue_proc;
   epq.epi = &epi;
@@ -298,6 +353,29 @@ int ep_poll(eventpoll& ep, epoll_event* events, int maxevents, std::int64_t end_
   }
 }
 
+// The op itself, once the epoll file, the target and the loop check have passed (the switch of Linux
+// do_epoll_ctl).
+int epoll_ctl_op(eventpoll& ep, int op, file& tfile, int fd, epoll_event epds, bool full_check) {
+  const auto found = ep.rbr.find({tfile.id(), fd});
+  epitem* epi = found == ep.rbr.end() ? nullptr : found->second.get();
+  switch (op) {
+    case EPOLL::CTL_ADD:
+      if (epi) return -E::EXIST;
+      epds.events |= EPOLL::ERR | EPOLL::HUP;
+      return ep_insert(ep, epds, tfile, fd, full_check);
+    case EPOLL::CTL_DEL:
+      if (!epi) return -E::NOENT;
+      ep_remove(ep, *epi);
+      return 0;
+    case EPOLL::CTL_MOD:
+      if (!epi) return -E::NOENT;
+      if (epi->event.events & EPOLL::EXCLUSIVE) return -E::INVAL;
+      epds.events |= EPOLL::ERR | EPOLL::HUP;
+      return ep_modify(ep, *epi, epds);
+    default: return -E::INVAL;
+  }
+}
+
 }  // namespace
 
 eventpoll::eventpoll(kernel& k_, std::uint32_t name_) : k(k_), name(name_) {
@@ -357,30 +435,25 @@ int kernel::sys_epoll_ctl(int epfd, int op, int fd, const epoll_event* event) {
     if (op == EPOLL::CTL_MOD) return -E::INVAL;
     if (op == EPOLL::CTL_ADD && (tep || (epds.events & ~EPOLLEXCLUSIVE_OK_BITS))) return -E::INVAL;
   }
-  if (op == EPOLL::CTL_ADD && tep && !ep_loop_check(*ep, *tep)) return -E::LOOP;
-  const auto found = ep->rbr.find({tf->id(), fd});
-  epitem* epi = found == ep->rbr.end() ? nullptr : found->second.get();
-  switch (op) {
-    case EPOLL::CTL_ADD:
-      if (epi) return -E::EXIST;
-      epds.events |= EPOLL::ERR | EPOLL::HUP;
-      return ep_insert(*ep, epds, *tf, fd);
-    case EPOLL::CTL_DEL:
-      if (!epi) return -E::NOENT;
-      ep_remove(*ep, *epi);
-      return 0;
-    case EPOLL::CTL_MOD:
-      if (!epi) return -E::NOENT;
-      if (epi->event.events & EPOLL::EXCLUSIVE) return -E::INVAL;
-      epds.events |= EPOLL::ERR | EPOLL::HUP;
-      return ep_modify(*ep, *epi, epds);
-    default: return -E::INVAL;
+  // An ADD that may create a wakeup path longer than one set (the epoll file is itself watched, or the target
+  // is an epoll file) checks loops and depth, and afterwards counts the paths (Linux full_check).
+  bool full_check = false;
+  if (op == EPOLL::CTL_ADD && (!f->f_ep.empty() || ep->gen == loop_check_gen || tep)) {
+    ++loop_check_gen;
+    full_check = true;
   }
+  const bool loop = full_check && tep && !ep_loop_check(*ep, *tep);
+  const int result = loop ? -E::LOOP : epoll_ctl_op(*ep, op, *tf, fd, epds, full_check);
+  if (full_check) {  // Linux clear_tfile_check_list, loop_check_gen++
+    tfile_check_list.clear();
+    ++loop_check_gen;
+  }
+  return result;
 }
 
 int kernel::sys_epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
-  // Linux do_epoll_wait: the fd first (EBADF), then ep_check_params (maxevents, then not an epoll file: EINVAL).
-  // Linux before 6.15 checked maxevents before the fd; the LinuxOs oracle runs 6.x with ep_check_params.
+  // Linux do_epoll_wait: the fd first (EBADF), then ep_check_params (maxevents, then not an epoll file:
+  // EINVAL). Linux before 6.15 checked maxevents before the fd; the LinuxOs oracle has ep_check_params.
   const file_ref f = files_.fget(epfd);
   if (!f) return -E::BADF;
   if (maxevents <= 0 || maxevents > EP_MAX_EVENTS) return -E::INVAL;

@@ -4,9 +4,9 @@
 // event list (data and mask, in the kernel's order) must agree; rapidcheck shrinks a failing sequence and
 // prints the step-by-step diff.
 //
-// Every fd is non-blocking. AF_UNIX and pipe writes may fill their buffers (the model charges what Linux does:
-// skb truesize, pipe pages). TCP stays, as in differential_property_test.cpp, within 24 writes and 16 KiB per
-// endpoint, far below every buffer (Linux autotunes TCP buffers, so where a write would block is not
+// Every fd is non-blocking. AF_UNIX and pipe writes may fill their buffers (the model charges what Linux
+// does: skb truesize, pipe pages). TCP stays, as in differential_property_test.cpp, within 24 writes and 16 KiB
+// per endpoint, far below every buffer (Linux autotunes TCP buffers, so where a write would block is not
 // comparable), and loopback TCP delivery is settled with a recorded poll.
 #include <gtest/gtest.h>
 
@@ -303,7 +303,8 @@ class Executor {
     static constexpr int big_sizes[] = {4096, 16384, 65536, 212992};
     Bits b(op.bits);
     const bool pipe = descriptions_[c.description].kind != FileKind::unix_stream;
-    const int flags = (pipe ? b.one_in(3) : b.take(1) != 0) ? MSG::NOSIGNAL : -1;  // send() on a pipe: ENOTSOCK
+    // send() on a pipe is ENOTSOCK: pipes mostly write().
+    const int flags = (pipe ? b.one_in(3) : b.take(1) != 0) ? MSG::NOSIGNAL : -1;
     const int size = b.one_in(2) ? big_sizes[b.take(2)] : op.size;
     r_.write(c.name, static_cast<std::size_t>(size), flags, ++descriptions_[c.description].writes);
   }

@@ -233,6 +233,38 @@ TEST(Epoll, NestingDeeperThanEpMaxNestsIsEloop) {
   });
 }
 
+// Linux reverse_path_check: an ADD may not give a file more than path_limits[] wakeup paths of one length.
+// A socket in e1, e1 in e2, e2 in e3, e3 in e4, and e4 in e5 through ten fds: ten paths through four sets
+// above the first, the limit (10). An eleventh dup of e4, or a second fd of the socket in e1 (e1 is watched,
+// so that ADD is fully checked too), would make more: EINVAL. (Found by the epoll conformance suite.)
+TEST(Epoll, WakeupPathsPerFileAreLimited) {
+  const Record r = run_both([](Recorder& t) {
+    int sv[2];
+    t.os.socketpair(AF::UNIX, SOCK::STREAM, 0, sv);
+    std::vector<int> sets;
+    for (int i = 0; i < 5; ++i) sets.push_back(t.os.epoll_create1(0));
+    epoll_event ev = interest(EPOLL::IN, 0);
+    t.call("add_socket", t.os.epoll_ctl(sets[0], EPOLL::CTL_ADD, sv[0], &ev));
+    for (int i = 1; i < 4; ++i) t.call("nest", t.os.epoll_ctl(sets[i], EPOLL::CTL_ADD, sets[i - 1], &ev));
+    std::vector<int> dups;
+    for (int i = 0; i < 11; ++i) {
+      dups.push_back(t.os.dup(sets[3]));
+      t.call("path" + std::to_string(i + 1), t.os.epoll_ctl(sets[4], EPOLL::CTL_ADD, dups.back(), &ev));
+    }
+    const int socket_dup = t.os.dup(sv[0]);
+    t.call("second_fd_in_e1", t.os.epoll_ctl(sets[0], EPOLL::CTL_ADD, socket_dup, &ev));
+    t.call("del_one_path", t.os.epoll_ctl(sets[4], EPOLL::CTL_DEL, dups[0], nullptr));
+    t.call("path11_again", t.os.epoll_ctl(sets[4], EPOLL::CTL_ADD, dups[10], &ev));
+    for (const int fd : dups) t.os.close(fd);
+    for (const int fd : sets) t.os.close(fd);
+    close_all(t.os, {socket_dup, sv[0], sv[1]});
+  });
+  EXPECT_EQ(r[13], "path10=0");
+  EXPECT_EQ(r[14], "path11=-1/EINVAL");
+  EXPECT_EQ(r[15], "second_fd_in_e1=-1/EINVAL");
+  EXPECT_EQ(r[17], "path11_again=0");
+}
+
 TEST(Epoll, EventfdCountsAndPolls) {
   run_both([](Recorder& t) {
     const int efd = t.os.eventfd(0, EFD::NONBLOCK);

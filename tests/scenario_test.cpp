@@ -45,6 +45,7 @@ const char* const bundled_apps[] = {"echo_blocking_threads",
                                     "echo_poll",
                                     "echo_select",
                                     "echo_selectors",
+                                    "lost_wakeup_pool",
                                     "reactor_echo",
                                     "reactor_http"};
 

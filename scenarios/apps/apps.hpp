@@ -15,6 +15,7 @@ AppInfo echo_nonblocking_poll_loop_app();
 AppInfo echo_poll_app();
 AppInfo echo_select_app();
 AppInfo echo_selectors_app();
+AppInfo lost_wakeup_pool_app();  // bug zoo (scenarios/apps/bugs/)
 AppInfo reactor_echo_app();
 AppInfo reactor_http_app();
 

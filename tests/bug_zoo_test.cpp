@@ -47,7 +47,7 @@ bool failed(const RunReport& report, const std::string& check) {
 struct BuggyCase {
   std::string scenario;
   std::string strategy;
-  std::uint64_t seed_budget;        // some seed in 1..seed_budget fails
+  std::uint64_t seed_budget;         // some seed in 1..seed_budget fails
   std::uint64_t first_failing_seed;  // as measured: the first one that does
   std::string expected_check;
 };
@@ -60,22 +60,23 @@ TEST_P(BugZooBuggy, FailsWithinItsDocumentedBudget) {
   for (std::uint64_t seed = 1; seed <= bug.seed_budget; ++seed) {
     const RunReport report = run_seed(spec, seed, bug.strategy);
     if (report.passed) continue;
-    EXPECT_EQ(seed, bug.first_failing_seed) << "the budget in scenarios/bugs/" << bug.scenario << ".json is stale";
-    EXPECT_TRUE(failed(report, bug.expected_check)) << "seed " << seed << ": " << report.observation.summary();
+    EXPECT_EQ(seed, bug.first_failing_seed)
+        << "the budget in scenarios/bugs/" << bug.scenario << ".json is stale";
+    EXPECT_TRUE(failed(report, bug.expected_check))
+        << "seed " << seed << ": " << report.observation.summary();
     return;
   }
   ADD_FAILURE() << bug.scenario << " passed every seed in 1.." << bug.seed_budget << " with " << bug.strategy;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Bugs, BugZooBuggy,
-    testing::Values(BuggyCase{"et_not_drained", "random", 10, 1, "all_tasks_finished"},
-                    BuggyCase{"et_not_drained", "pct", 10, 1, "all_tasks_finished"},
-                    BuggyCase{"lost_wakeup", "random", 100, 8, "all_tasks_finished"},
-                    BuggyCase{"lost_wakeup", "pct", 100, 45, "all_tasks_finished"}),
-    [](const testing::TestParamInfo<BuggyCase>& param_info) {
-      return param_info.param.scenario + "_" + param_info.param.strategy;
-    });
+INSTANTIATE_TEST_SUITE_P(Bugs, BugZooBuggy,
+                         testing::Values(BuggyCase{"et_not_drained", "random", 10, 1, "all_tasks_finished"},
+                                         BuggyCase{"et_not_drained", "pct", 10, 1, "all_tasks_finished"},
+                                         BuggyCase{"lost_wakeup", "random", 100, 8, "all_tasks_finished"},
+                                         BuggyCase{"lost_wakeup", "pct", 100, 45, "all_tasks_finished"}),
+                         [](const testing::TestParamInfo<BuggyCase>& param_info) {
+                           return param_info.param.scenario + "_" + param_info.param.strategy;
+                         });
 
 class BugZooFixed : public testing::TestWithParam<std::string> {};
 
@@ -86,8 +87,8 @@ TEST_P(BugZooFixed, PassesEverySeed) {
     for (std::uint64_t seed = 1; seed <= 300; ++seed) {
       const RunReport report = run_seed(spec, seed, strategy);
       ASSERT_TRUE(report.passed) << GetParam() << " seed " << seed << " " << strategy << ": "
-                                 << report.observation.summary() << "; reproduce: "
-                                 << reproduce_command(spec, report);
+                                 << report.observation.summary()
+                                 << "; reproduce: " << reproduce_command(spec, report);
     }
   }
 }
@@ -108,7 +109,8 @@ CliOutcome iosim_cli(const std::string& arguments) {
   if (!pipe) return {-1, "popen failed"};
   std::string output;
   std::array<char, 4096> buffer;
-  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
+    output.append(buffer.data(), n);
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
 }
@@ -119,7 +121,8 @@ TEST(BugZooShrink, ShrunkLostWakeupStillFails) {
       iosim_cli("shrink scenarios/bugs/lost_wakeup.json --seed 8 -o '" + choices.string() + "'");
   ASSERT_EQ(shrink.exit_code, 1) << shrink.output;  // 1: the failure is confirmed and a log was written
   EXPECT_NE(shrink.output.find("shrink: 176 -> "), std::string::npos) << shrink.output;
-  const CliOutcome replay = iosim_cli("run scenarios/bugs/lost_wakeup.json --choices '" + choices.string() + "'");
+  const CliOutcome replay =
+      iosim_cli("run scenarios/bugs/lost_wakeup.json --choices '" + choices.string() + "'");
   EXPECT_EQ(replay.exit_code, 1) << replay.output;
   EXPECT_NE(replay.output.find("all_tasks_finished   FAIL"), std::string::npos) << replay.output;
 }

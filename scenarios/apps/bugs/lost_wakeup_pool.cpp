@@ -21,9 +21,9 @@ namespace iosim::servers {
 namespace {
 
 constexpr AppParam workers_param{"workers", 2, 1, 64, "worker threads taking connections from the queue"};
-constexpr AppParam hold_lock_param{
-    "hold_lock_across_wait", 1, 0, 1,
-    "1: check the queue and wait in one critical section; 0: unlock between check and wait (the lost wake-up)"};
+constexpr AppParam hold_lock_param{"hold_lock_across_wait", 1, 0, 1,
+                                   "1: check the queue and wait in one critical section; 0: unlock between "
+                                   "check and wait (the lost wake-up)"};
 constexpr AppParam params[] = {backlog_param, read_chunk_param, tcp_nodelay_param, workers_param,
                                hold_lock_param};
 
@@ -37,7 +37,11 @@ struct WorkQueue {
   bool hold_lock_across_wait = true;
 };
 
-// Under the lock: the next fd, or -1 when the worker should stop (nothing left to take), or -2 to wait.
+// What take_locked returns instead of an fd.
+constexpr int no_more_work = -1;  // every connection has been taken (or the acceptor stopped): return
+constexpr int must_wait = -2;     // connections are still to come, none is queued yet
+
+// Under the lock: the next fd, no_more_work or must_wait.
 int take_locked(WorkQueue& work) {
   if (!work.queue.empty()) {
     const int fd = work.queue.front();
@@ -46,14 +50,14 @@ int take_locked(WorkQueue& work) {
     if (--work.untaken == 0) work.work_available->notify_all();
     return fd;
   }
-  return (work.untaken == 0 || work.closed) ? -1 : -2;
+  return (work.untaken == 0 || work.closed) ? no_more_work : must_wait;
 }
 
 // The correct wait: the predicate is tested and the sleep begins under one hold of the mutex.
 int take_next(WorkQueue& work) {
   LockGuard lock(*work.mutex);
   int fd = take_locked(work);
-  while (fd == -2) {
+  while (fd == must_wait) {
     work.work_available->wait(*work.mutex);
     fd = take_locked(work);
   }
@@ -67,7 +71,7 @@ int take_next_with_lost_wakeup(WorkQueue& work) {
     {
       LockGuard lock(*work.mutex);
       const int fd = take_locked(work);
-      if (fd != -2) return fd;
+      if (fd != must_wait) return fd;
     }
     LockGuard lock(*work.mutex);
     work.work_available->wait(*work.mutex);
@@ -86,10 +90,12 @@ std::string serve_connection(Os& os, int fd, std::vector<std::byte>& buffer) {
       break;
     }
     for (long sent_total = 0; sent_total < received && error.empty();) {
-      const long sent = os.send(fd, buffer.data() + sent_total, static_cast<std::size_t>(received - sent_total),
-                                MSG::NOSIGNAL);
-      if (sent >= 0) sent_total += sent;
-      else if (os.last_errno() != E::INTR) error = call_error(os, "send");
+      const long sent = os.send(fd, buffer.data() + sent_total,
+                                static_cast<std::size_t>(received - sent_total), MSG::NOSIGNAL);
+      if (sent >= 0)
+        sent_total += sent;
+      else if (os.last_errno() != E::INTR)
+        error = call_error(os, "send");
     }
     if (!error.empty()) break;
   }
@@ -101,7 +107,7 @@ void worker_main(Os& os, WorkQueue& work, std::size_t read_chunk_bytes, std::str
   std::vector<std::byte> buffer(read_chunk_bytes);  // heap: fiber stacks are small
   for (;;) {
     const int fd = work.hold_lock_across_wait ? take_next(work) : take_next_with_lost_wakeup(work);
-    if (fd < 0) return;
+    if (fd == no_more_work) return;
     std::string served = serve_connection(os, fd, buffer);
     if (error.empty()) error = std::move(served);
   }

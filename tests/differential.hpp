@@ -245,18 +245,19 @@ class Recorder {
     return result;
   }
 
-  // Linux delays the ACK of a FIN (the receiver enters pingpong mode, to piggyback it on its own FIN); the model
-  // ACKs at once. On Linux, TCP_QUICKACK on the receiver sends the pending ACK now, so the FIN's sender is in
-  // FIN_WAIT2 (a state change, a wake-up) before the next step, as in the model. Not recorded: the simulator
-  // has nothing to do.
+  // Linux delays the ACK of a FIN (the receiver enters pingpong mode, to piggyback it on its own FIN); the
+  // model ACKs at once. On Linux, TCP_QUICKACK on the receiver sends the pending ACK now, so the FIN's sender
+  // is in FIN_WAIT2 (a state change, a wake-up) before the next step, as in the model. Not recorded: the
+  // simulator has nothing to do.
   void ack_now(const std::string& receiver) {
     constexpr int tcp_quickack = 12;
     if (on_linux()) os_.setsockopt(fd(receiver), IPPROTO::TCP, tcp_quickack, 1);
   }
 
-  // Linux only, not recorded: waits (up to 100 ms) until the FIN `sender` sent is acknowledged, i.e. tcp_info's
-  // state has left FIN_WAIT1, CLOSING and LAST_ACK. Under load the softirq work may run late (ksoftirqd), and
-  // that state change is an epoll edge the model has at once. (The first byte of struct tcp_info is the state.)
+  // Linux only, not recorded: waits (up to 100 ms) until the FIN `sender` sent is acknowledged, i.e.
+  // tcp_info's state has left FIN_WAIT1, CLOSING and LAST_ACK. Under load the softirq work may run late
+  // (ksoftirqd), and that state change is an epoll edge the model has at once. (The first byte of struct
+  // tcp_info is the state.)
   void settle_fin_acked(const std::string& sender) {
     constexpr int tcp_info = 11, fin_wait1 = 4, last_ack = 9, closing = 11;
     if (!on_linux()) return;

@@ -5,13 +5,14 @@
 // a failing sequence and prints the step-by-step diff (and the first failure as found, before shrinking).
 //
 // Event lists are compared in order, not as multisets: with one thread, Linux's ready-list order follows from
-// the order of the wake-ups (wait queues walked head first, exclusive entries at the tail), ep_poll_callback's
-// list_add_tail and ep_send_events (level-triggered items requeued at the tail, items beyond maxevents put
-// back at the head), all of which the model mirrors, so no order here depends on what iosim cannot observe.
+// the order of the wake-ups (wait queues walked head first, exclusive entries at the tail),
+// ep_poll_callback's list_add_tail and ep_send_events (level-triggered items requeued at the tail, items
+// beyond maxevents put back at the head), all of which the model mirrors, so no order here depends on what
+// iosim cannot observe.
 //
 // Every fd is non-blocking. AF_UNIX and pipe writes may fill their buffers (the model charges what Linux
-// does: skb truesize, pipe pages). TCP stays, as in differential_property_test.cpp, within 24 writes and 16 KiB
-// per endpoint, far below every buffer (Linux autotunes TCP buffers, so where a write would block is not
+// does: skb truesize, pipe pages). TCP stays, as in differential_property_test.cpp, within 24 writes and 16
+// KiB per endpoint, far below every buffer (Linux autotunes TCP buffers, so where a write would block is not
 // comparable), and loopback TCP delivery is settled with a recorded poll.
 #include <gtest/gtest.h>
 
@@ -40,8 +41,8 @@ enum class Kind : std::uint8_t {
   accept,
   count
 };
-constexpr const char* kind_names[] = {"create", "write", "read", "shutdown", "close",  "dup",
-                                      "epoll_create", "ctl", "wait", "poll", "connect", "accept"};
+constexpr const char* kind_names[] = {"create",       "write", "read", "shutdown", "close",   "dup",
+                                      "epoll_create", "ctl",   "wait", "poll",     "connect", "accept"};
 
 // One generated operation. `pick` chooses the fd (or the kind of object to create), `target` the fd an
 // epoll_ctl watches, `bits` the flags (event mask, op, maxevents, how), `size` a byte count. The executor
@@ -106,7 +107,7 @@ struct Description {
   int connects = 0;              // a listener's
   bool shut_read = false;        // a TCP socket's shutdown() so far
   bool shut_write = false;
-  long unread_at_peer = 0;       // a TCP socket's: bytes it wrote that its peer has not read
+  long unread_at_peer = 0;  // a TCP socket's: bytes it wrote that its peer has not read
   int writes = 0;
   int bytes = 0;
   int dups_made = 0;
@@ -392,7 +393,8 @@ class Executor {
     Description& d = descriptions_[c.description];
     // Not a connection still in the accept queue: its FIN's ACK could not be hurried (ack_now below).
     if (d.peer == peer_pending) return;
-    if (d.kind == FileKind::tcp && (how == SHUT::WR || how == SHUT::RDWR) && known_difference_delayed_ack(d)) return;
+    if (d.kind == FileKind::tcp && (how == SHUT::WR || how == SHUT::RDWR) && known_difference_delayed_ack(d))
+      return;
     r_.call(fmt::format("shutdown({}, {})", c.name, how), r_.os().shutdown(c.fd, how));
     if (d.kind == FileKind::listener && (how == SHUT::RD || how == SHUT::RDWR)) listen_stopped(d);
     if (d.kind != FileKind::tcp) return;
@@ -400,8 +402,8 @@ class Executor {
     d.shut_write |= how == SHUT::WR || how == SHUT::RDWR;
     const std::string peer = peer_open_fd(c.description);
     if ((how == SHUT::WR || how == SHUT::RDWR) && !peer.empty()) {
-      r_.settle(peer, POLL::RDHUP);    // the FIN arrived
-      r_.ack_now(peer);                // and its ACK (FIN_WAIT2), as at once in the model
+      r_.settle(peer, POLL::RDHUP);  // the FIN arrived
+      r_.ack_now(peer);              // and its ACK (FIN_WAIT2), as at once in the model
       r_.settle_fin_acked(c.name);
     }
   }
@@ -441,10 +443,12 @@ class Executor {
     Description& listener = descriptions_[l.description];
     if (listener.connects >= connects_per_listener_max) return;
     const std::string name = fmt::format("{}c{}", listener.fds.front().substr(0, 2), listener.connects++);
-    if (r_.open(fmt::format("socket({})", name), name, r_.os().socket(AF::INET, SOCK::STREAM | SOCK::NONBLOCK, 0)) < 0)
+    if (r_.open(fmt::format("socket({})", name), name,
+                r_.os().socket(AF::INET, SOCK::STREAM | SOCK::NONBLOCK, 0)) < 0)
       return;
     tcp_options(name);
-    r_.call(fmt::format("connect({}, {})", name, l.name), r_.os().connect(r_.fd(name), SockAddr{loopback_ip, listener.port}));
+    r_.call(fmt::format("connect({}, {})", name, l.name),
+            r_.os().connect(r_.fd(name), SockAddr{loopback_ip, listener.port}));
     r_.settle(name, POLL::OUT);
     const int client = add(FileKind::tcp, name);
     descriptions_[client].peer = peer_pending;
@@ -616,8 +620,9 @@ class Executor {
   Recorder& r_;
   const Profile profile_;
   std::vector<Description> descriptions_;
-  int counts_[7] = {};  // objects created so far: socketpairs, pipes, eventfds, tcp pairs, epolls, listeners, accepts
-  int epolls_ = 0;      // epoll sets with an open fd
+  int counts_[7] =
+      {};  // objects created so far: socketpairs, pipes, eventfds, tcp pairs, epolls, listeners, accepts
+  int epolls_ = 0;                           // epoll sets with an open fd
   std::vector<Registration> registrations_;  // every ADD asked for, by fd names
   int ctl_count_ = 0;
 };

@@ -336,7 +336,8 @@ TEST(Epoll, DISABLED_TcpAbortWakesTheAbortingSocketBeforeTheSender) {
   const Record r = run_both([](Recorder& t) {
     const auto [client, server] = tcp_pair(t.os);
     const int ep = t.os.epoll_create1(0);
-    epoll_event on_server = interest(EPOLL::IN | EPOLL::ET, 2), on_client = interest(EPOLL::IN | EPOLL::ET, 1);
+    epoll_event on_server = interest(EPOLL::IN | EPOLL::ET, 2),
+                on_client = interest(EPOLL::IN | EPOLL::ET, 1);
     t.os.epoll_ctl(ep, EPOLL::CTL_ADD, server, &on_server);
     t.os.epoll_ctl(ep, EPOLL::CTL_ADD, client, &on_client);
     t.call("shutdown", t.os.shutdown(client, SHUT::RDWR));

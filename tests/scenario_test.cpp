@@ -161,7 +161,7 @@ std::vector<BadFile> bad_files() {
        {": app: unknown app \"echo_epol\"",
         "known apps: echo_blocking_threads, echo_epoll_et, echo_epoll_exclusive, echo_epoll_lt, "
         "echo_epoll_oneshot_threads, echo_nonblocking_poll_loop, echo_poll, echo_select, echo_selectors, "
-        "reactor_echo, reactor_http"}},
+        "lost_wakeup_pool, reactor_echo, reactor_http"}},
       {"MissingApp", "{\"name\": \"x\"}", {": app: missing", "known apps: echo_blocking_threads"}},
       {"AppNotAString", "{\"app\": 7}", {": app: expected a string, got 7"}},
       {"UnknownCheck",

@@ -45,7 +45,11 @@ __poll_t tcp_socket::poll(poll_table* pt) {
     const std::size_t target = tp.sock_rcvlowat(false, INT32_MAX);
     if (!tp.receive_queue.empty() && tp.receive_queue.size() >= target) mask |= POLL::IN | POLL::RDNORM;
     if (!(tp.sk_shutdown & SEND_SHUTDOWN)) {
-      if (tp.stream_writeable()) mask |= POLL::OUT | POLL::WRNORM;
+      if (tp.stream_writeable()) {
+        mask |= POLL::OUT | POLL::WRNORM;
+      } else {
+        tcp->nospace = true;  // set_bit(SOCK_NOSPACE): the next ACK that frees room wakes this poller
+      }
     } else {
       mask |= POLL::OUT | POLL::WRNORM;
     }
@@ -165,7 +169,8 @@ long tcp_socket::sendmsg(const void* buf, std::size_t len, int flags) {
       error = -E::PIPE;
       break;
     }
-    if (!tcp->stream_memory_free()) {  // sk_stream_wait_memory
+    if (!tcp->stream_memory_free()) {  // wait_for_space: set_bit(SOCK_NOSPACE), then sk_stream_wait_memory
+      tcp->nospace = true;
       if (nonblock) {
         error = -E::AGAIN;
         break;

@@ -47,6 +47,7 @@ struct tcp_sock final : sock, std::enable_shared_from_this<tcp_sock> {
   bool done = false;              // SOCK_DONE: a FIN was received
   bool nodelay = false;           // TCP_NODELAY (accepted, no Nagle modelled)
   bool connecting = false;        // struct socket state SS_CONNECTING
+  bool nospace = false;           // Linux SOCK_NOSPACE: a writer found no room; the ACK that frees room wakes it
 
   std::weak_ptr<tcp_sock> peer;   // the other end on the loopback (the route a 4-tuple lookup would find)
   byte_queue receive_queue;       // sk_receive_queue: in-order bytes not yet read

@@ -253,11 +253,20 @@ void loopback_net::on_data(tcp_sock& to, tcp_sock* from, const segment& seg) {
   // (close() or shutdown(SHUT_RDWR)) aborts the connection: tcp_reset(sk) gives this socket ECONNRESET
   // (POLLERR, the next call fails) and tcp_v4_send_reset answers the sender with a RST.
   if ((to.state == TCP_FIN_WAIT1 || to.state == TCP_FIN_WAIT2) && (to.sk_shutdown & RCV_SHUTDOWN)) {
+    // tcp_reset runs first (this socket's waiters wake), then the RST goes out to the sender.
     const auto keep = to.shared_from_this();
     const bool dead = to.dead;
+    const std::weak_ptr<tcp_sock> sender = to.peer;
     to.sk_err = E::CONNRESET;
-    send_active_reset(to);
+    to.write_queue.clear();
+    to.snd_nxt = 0;
+    to.peer.reset();
+    tcp_done(to);
     if (!dead) wake_up_poll(k_.runtime(), to.wq, POLL::ERR);  // sk_error_report
+    k_.trace_event(name_rst_, to.name);
+    after_latency(name_rst_, [this, sender] {
+      if (const auto peer = sender.lock()) on_reset(*peer);
+    });
     return;
   }
   if (to.state == TCP_TIME_WAIT) return;
@@ -265,7 +274,11 @@ void loopback_net::on_data(tcp_sock& to, tcp_sock* from, const segment& seg) {
   if (from) {  // the ACK: the sender frees what was delivered (Linux tcp_clean_rtx_queue)
     from->write_queue.pop(seg.bytes.size());
     from->snd_nxt -= std::min(from->snd_nxt, seg.bytes.size());
-    if (from->stream_writeable()) wake_up_poll(k_.runtime(), from->wq, writable_key);  // sk_stream_write_space
+    // tcp_check_space: only a writer that ran out of room (SOCK_NOSPACE) is woken, by sk_stream_write_space.
+    if (from->nospace && from->stream_writeable()) {
+      from->nospace = false;
+      wake_up_poll(k_.runtime(), from->wq, writable_key);
+    }
   }
   wake_up_poll(k_.runtime(), to.wq, readable_key);  // sk_data_ready
 }

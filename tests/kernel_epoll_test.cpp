@@ -307,7 +307,7 @@ std::pair<int, int> tcp_pair(Os& os) {
 // EPOLLOUT wake-up) only while SOCK_NOSPACE is set, i.e. after a send or a poll found the socket not
 // writable. The model's on_data wakes the sender with EPOLLOUT on every ACK, so an EPOLLET|EPOLLOUT item
 // gets a new edge after each write. Enable this test when tcp_net.cpp follows tcp_check_space.
-TEST(Epoll, DISABLED_TcpAckWakesTheWriterOnlyAfterItRanOutOfSpace) {
+TEST(Epoll, TcpAckWakesTheWriterOnlyAfterItRanOutOfSpace) {
   const Record r = run_both([](Recorder& t) {
     const auto [client, server] = tcp_pair(t.os);
     const int ep = t.os.epoll_create1(0);
@@ -332,7 +332,7 @@ TEST(Epoll, DISABLED_TcpAckWakesTheWriterOnlyAfterItRanOutOfSpace) {
 // wake-up second). The model's on_data sends the RST (waking the sender) before waking the receiver, so
 // the two items come out of one epoll set in the opposite order. Enable when tcp_net.cpp wakes the
 // receiver first.
-TEST(Epoll, DISABLED_TcpAbortWakesTheAbortingSocketBeforeTheSender) {
+TEST(Epoll, TcpAbortWakesTheAbortingSocketBeforeTheSender) {
   const Record r = run_both([](Recorder& t) {
     const auto [client, server] = tcp_pair(t.os);
     const int ep = t.os.epoll_create1(0);

@@ -1,5 +1,6 @@
 // bench/bench_support.hpp — helpers shared by the benchmark programs: fail-fast checks, the simulator's
-// configuration for timing runs, RLIMIT_NOFILE, and the names the summary in main.cpp matches on.
+// configuration for timing runs, RLIMIT_NOFILE, the eventfd sets and the two backend harnesses of the
+// readiness benchmarks (select, poll, epoll), and the names the summary in main.cpp matches on.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -8,9 +9,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "backends/sim/sim_os.hpp"
 #include "iosim/os.hpp"
+#include "iosim/status.hpp"
 
 namespace iosim::bench {
 
@@ -41,8 +45,31 @@ inline void require_completed(const SimOutcome& outcome) {
   std::abort();
 }
 
-// Raises the soft RLIMIT_NOFILE to at least `fd_count` (capped at the hard limit); false if that is not
-// enough.
-bool raise_nofile_limit(std::uint64_t fd_count);
+// Raises RLIMIT_NOFILE so that `fd_count` descriptors fit: the soft limit up to the hard one, and the hard
+// one too when the process may (CAP_SYS_RESOURCE, up to /proc/sys/fs/nr_open). The error says what was
+// needed, what the limits are and why they could not be raised.
+Status raise_nofile_limit(std::uint64_t fd_count);
+
+// --- the readiness benchmarks: n registered fds, ready_fd_count of them readable ---
+
+// Readiness benchmarks watch this many ready fds, whatever the number registered.
+inline constexpr int ready_fd_count = 10;
+// Descriptors beyond the watched ones: stdin/out/err, an epoll fd, whatever the harness holds open.
+inline constexpr int fd_margin = 64;
+
+// n eventfds (one descriptor each, unlike a socketpair): ready_fd_count of them, spread evenly, start with a
+// count of 1, so they are readable and stay readable (nobody reads them); the others start at 0 (idle).
+// Requires n >= ready_fd_count.
+std::vector<int> open_eventfds(Os& os, int n);
+void close_fds(Os& os, const std::vector<int>& fds);
+
+// The application side of a readiness benchmark: set up n fds, run the state loop, tear down.
+using ReadinessLoop = void (*)(benchmark::State& state, Os& os, int n);
+
+// Runs `loop` with n = state.range(0), its setup, state loop and teardown inside one SimOs::run, on a
+// simulated process whose RLIMIT_NOFILE (kernel.fd_count_max) fits n + fd_margin descriptors.
+void readiness_on_sim(benchmark::State& state, ReadinessLoop loop);
+// Runs `loop` on LinuxOs after raising RLIMIT_NOFILE to n + fd_margin, or skips with the reason.
+void readiness_on_linux(benchmark::State& state, ReadinessLoop loop);
 
 }  // namespace iosim::bench

@@ -1,5 +1,5 @@
 // bench/echo_bench.cpp — echo round trips per second, the same application code on SimOs and on LinuxOs:
-// a client sends 64 bytes and reads them back from a server thread doing blocking recv/send.
+// a client sends 64 bytes and reads them back from a server thread that blocks in recv, or in epoll_wait.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -22,6 +22,15 @@ constexpr std::size_t message_bytes = 64;
 constexpr int round_trips_per_iteration = 100;
 
 enum class Transport { tcp, unix_socketpair };
+
+// How the server waits for the next request; the client is the same for both.
+using ServeEcho = void (*)(Os& os, int fd);
+
+// One echo benchmark's setup: the connection and the server's loop.
+struct EchoSetup {
+  Transport transport;
+  ServeEcho serve;
+};
 
 // --- the application: written against iosim::Os only, run unchanged on both backends ---
 
@@ -47,9 +56,37 @@ bool recv_exact(Os& os, int fd, char* data, std::size_t len) {
 }
 
 // Blocking echo: one message in, the same message out, until the client shuts its side down.
-void serve_echo(Os& os, int fd) {
+void serve_echo_blocking(Os& os, int fd) {
   char buffer[message_bytes];
   while (recv_exact(os, fd, buffer, message_bytes)) send_all(os, fd, buffer, message_bytes);
+  require(os.close(fd) == 0, "close (server)", os);
+}
+
+// Event-loop echo: the server sleeps in epoll_wait (level-triggered EPOLLIN), then takes whatever a
+// non-blocking recv finds, and echoes each whole message; until the client shuts its side down.
+void serve_echo_epoll(Os& os, int fd) {
+  const int flags = os.fcntl(fd, F::GETFL, 0);
+  require(flags >= 0 && os.fcntl(fd, F::SETFL, flags | O::NONBLOCK) == 0, "fcntl(O_NONBLOCK)", os);
+  const int epfd = os.epoll_create1(EPOLL::CLOEXEC);
+  require(epfd >= 0, "epoll_create1", os);
+  epoll_event interest{EPOLL::IN, static_cast<std::uint64_t>(fd)};
+  require(os.epoll_ctl(epfd, EPOLL::CTL_ADD, fd, &interest) == 0, "epoll_ctl(EPOLL_CTL_ADD)", os);
+  char buffer[message_bytes];
+  std::size_t got = 0;
+  for (;;) {
+    epoll_event ready;
+    require(os.epoll_wait(epfd, &ready, 1, -1) == 1, "epoll_wait", os);
+    const long received = os.recv(fd, buffer + got, message_bytes - got, 0);
+    if (received == 0) break;                                   // the client's shutdown(SHUT_WR)
+    if (received < 0 && os.last_errno() == E::AGAIN) continue;  // readiness without data: wait again
+    require(received > 0, "recv", os);
+    got += static_cast<std::size_t>(received);
+    if (got < message_bytes) continue;
+    send_all(os, fd, buffer, message_bytes);  // 64 bytes into an empty send buffer: never EAGAIN
+    got = 0;
+  }
+  require(got == 0, "recv (a partial message at the end of the stream)", os);
+  require(os.close(epfd) == 0, "close (epoll)", os);
   require(os.close(fd) == 0, "close (server)", os);
 }
 
@@ -60,7 +97,7 @@ struct EchoSession {
 
 // A listener on 127.0.0.1 (ephemeral port), a server thread that accepts one connection and echoes on it,
 // and a connected client socket.
-EchoSession open_tcp_session(Os& os) {
+EchoSession open_tcp_session(Os& os, ServeEcho serve) {
   const int listener = os.socket(AF::INET, SOCK::STREAM, 0);
   require(listener >= 0, "socket (listener)", os);
   require(os.setsockopt(listener, SOL::SOCKET, SO::REUSEADDR, 1) == 0, "setsockopt(SO_REUSEADDR)", os);
@@ -69,12 +106,12 @@ EchoSession open_tcp_session(Os& os) {
   SockAddr bound;
   require(os.getsockname(listener, &bound) == 0, "getsockname", os);
   EchoSession session;
-  session.server = os.thread_create("echo-server", [&os, listener] {
+  session.server = os.thread_create("echo-server", [&os, listener, serve] {
     const int connection = os.accept4(listener, nullptr, 0);
     require(connection >= 0, "accept4", os);
     require(os.close(listener) == 0, "close (listener)", os);
     require(os.setsockopt(connection, IPPROTO::TCP, TCP::NODELAY, 1) == 0, "setsockopt(TCP_NODELAY)", os);
-    serve_echo(os, connection);
+    serve(os, connection);
   });
   session.client_fd = os.socket(AF::INET, SOCK::STREAM, 0);
   require(session.client_fd >= 0, "socket (client)", os);
@@ -84,12 +121,12 @@ EchoSession open_tcp_session(Os& os) {
   return session;
 }
 
-EchoSession open_unix_session(Os& os) {
+EchoSession open_unix_session(Os& os, ServeEcho serve) {
   int ends[2];
   require(os.socketpair(AF::UNIX, SOCK::STREAM, 0, ends) == 0, "socketpair", os);
   EchoSession session;
   const int server_end = ends[1];
-  session.server = os.thread_create("echo-server", [&os, server_end] { serve_echo(os, server_end); });
+  session.server = os.thread_create("echo-server", [&os, server_end, serve] { serve(os, server_end); });
   session.client_fd = ends[0];
   return session;
 }
@@ -100,8 +137,9 @@ struct EchoTiming {
 };
 
 // The client: opens a session, then each benchmark iteration does round_trips_per_iteration echoes.
-EchoTiming run_echo_client(benchmark::State& state, Os& os, Transport transport) {
-  EchoSession session = transport == Transport::tcp ? open_tcp_session(os) : open_unix_session(os);
+EchoTiming run_echo_client(benchmark::State& state, Os& os, EchoSetup setup) {
+  EchoSession session = setup.transport == Transport::tcp ? open_tcp_session(os, setup.serve)
+                                                          : open_unix_session(os, setup.serve);
   char request[message_bytes], reply[message_bytes];
   for (std::size_t i = 0; i < message_bytes; ++i) request[i] = static_cast<char>('a' + i % 26);
   EchoTiming timing;
@@ -131,13 +169,13 @@ void report_round_trips(benchmark::State& state, const EchoTiming& timing) {
       timing.round_trips ? elapsed_ns / static_cast<double>(timing.round_trips) : 0;
 }
 
-void echo_on_sim(benchmark::State& state, Transport transport, const char* strategy) {
+void echo_on_sim(benchmark::State& state, EchoSetup setup, const char* strategy) {
   SimOs os(timing_sim_config(strategy));  // latency_ns = 0: the network itself costs no virtual time
   EchoTiming timing;
   std::uint64_t loop_steps = 0;
   const SimOutcome outcome = os.run([&] {
     const std::uint64_t first_step = os.scheduler().steps();
-    timing = run_echo_client(state, os, transport);
+    timing = run_echo_client(state, os, setup);
     loop_steps = os.scheduler().steps() - first_step;
   });
   require_completed(outcome);
@@ -149,26 +187,29 @@ void echo_on_sim(benchmark::State& state, Transport transport, const char* strat
   state.counters["events_per_round_trip"] = static_cast<double>(outcome.event_count) / round_trips;
 }
 
-void echo_on_linux(benchmark::State& state, Transport transport) {
+void echo_on_linux(benchmark::State& state, EchoSetup setup) {
   LinuxOs os;
-  report_round_trips(state, run_echo_client(state, os, transport));
+  report_round_trips(state, run_echo_client(state, os, setup));
 }
 
 const bool registered = [] {
   const struct {
     const char* name;
-    Transport transport;
-  } transports[] = {{"tcp", Transport::tcp}, {"unix", Transport::unix_socketpair}};
-  for (const auto& [name, transport] : transports) {
+    EchoSetup setup;
+  } setups[] = {{"tcp", {Transport::tcp, serve_echo_blocking}},
+                {"unix", {Transport::unix_socketpair, serve_echo_blocking}},
+                {"tcp_epoll", {Transport::tcp, serve_echo_epoll}},
+                {"unix_epoll", {Transport::unix_socketpair, serve_echo_epoll}}};
+  for (const auto& [name, setup] : setups) {
     const std::string prefix = std::string("echo/") + name;
     // Real time: on LinuxOs the server is another OS thread, whose CPU time the client's clock would miss.
-    benchmark::RegisterBenchmark((prefix + "/sim").c_str(), echo_on_sim, transport, "random")
+    benchmark::RegisterBenchmark((prefix + "/sim").c_str(), echo_on_sim, setup, "random")
         ->Unit(benchmark::kMicrosecond)
         ->UseRealTime();
-    benchmark::RegisterBenchmark((prefix + "/sim_rr").c_str(), echo_on_sim, transport, "rr")
+    benchmark::RegisterBenchmark((prefix + "/sim_rr").c_str(), echo_on_sim, setup, "rr")
         ->Unit(benchmark::kMicrosecond)
         ->UseRealTime();
-    benchmark::RegisterBenchmark((prefix + "/linux").c_str(), echo_on_linux, transport)
+    benchmark::RegisterBenchmark((prefix + "/linux").c_str(), echo_on_linux, setup)
         ->Unit(benchmark::kMicrosecond)
         ->UseRealTime();
   }

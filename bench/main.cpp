@@ -2,7 +2,6 @@
 // puts every simulator number beside its bound or its native twin (the ratios the project tracks).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,22 +14,12 @@
 #include "bench/bench_support.hpp"
 
 namespace iosim::bench {
-
-bool raise_nofile_limit(std::uint64_t fd_count) {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
-  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < fd_count) {
-    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? fd_count : std::min<rlim_t>(fd_count, limit.rlim_max);
-    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
-  }
-  return limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= fd_count;
-}
-
 namespace {
 
 // One benchmark's representative result: the median aggregate when repetitions > 1, else the single run.
 struct Measured {
   double real_ns = 0;
+  double cpu_ns = 0;  // the calling thread's CPU time (user + system)
   benchmark::UserCounters counters;
   double counter(const std::string& name) const {
     const auto found = counters.find(name);
@@ -50,13 +39,14 @@ class Summary {
     std::string key = run.run_name.function_name;
     if (!run.run_name.args.empty()) key += "/" + run.run_name.args;
     const double ns_per_unit = 1e9 / benchmark::GetTimeUnitMultiplier(run.time_unit);
-    results_[key] = Measured{run.GetAdjustedRealTime() * ns_per_unit, run.counters};
+    results_[key] = Measured{run.GetAdjustedRealTime() * ns_per_unit, run.GetAdjustedCPUTime() * ns_per_unit,
+                             run.counters};
   }
 
   std::string render() const {
     std::string out =
         "\niosim summary (medians of the repetitions; single runs when --benchmark_repetitions=1)\n";
-    out += render_switch() + render_trace() + render_echo() + render_readiness();
+    out += render_switch() + render_trace() + render_echo() + render_readiness() + render_cpu_sharing();
     return out;
   }
 
@@ -70,7 +60,10 @@ class Summary {
     const Measured* raw = find("switch/raw_fiber_round_trip");
     std::string out;
     if (raw)
-      out += fmt::format("  switch  raw fiber round trip            {:8.1f} ns  (the bound)\n", raw->real_ns);
+      out += fmt::format(
+          "  switch  raw fiber round trip            {:8.1f} ns  (the bound: two switches; a step makes one "
+          "at most)\n",
+          raw->real_ns);
     for (const char* name : {"switch/bare_scheduler/rr", "switch/bare_scheduler/random", "switch/sim_os/rr",
                              "switch/sim_os/random"}) {
       const Measured* sim = find(name);
@@ -101,13 +94,13 @@ class Summary {
 
   std::string render_echo() const {
     std::string out;
-    for (const char* transport : {"tcp", "unix"}) {
+    for (const char* transport : {"tcp", "unix", "tcp_epoll", "unix_epoll"}) {
       const Measured* native = find(fmt::format("echo/{}/linux", transport));
       for (const char* variant : {"sim", "sim_rr"}) {
         const Measured* sim = find(fmt::format("echo/{}/{}", transport, variant));
         if (!sim) continue;
         const double sim_rate = sim->counter("items_per_second");
-        out += fmt::format("  echo {:4} {:6}  {:10.0f} RT/s ({:4.1f} steps/RT, {:4.1f} trace events/RT)",
+        out += fmt::format("  echo {:10} {:6}  {:10.0f} RT/s ({:4.1f} steps/RT, {:4.1f} trace events/RT)",
                            transport, variant, sim_rate, sim->counter("steps_per_round_trip"),
                            sim->counter("events_per_round_trip"));
         if (native && native->counter("items_per_second") > 0) {
@@ -118,33 +111,81 @@ class Summary {
         out += "\n";
       }
       if (native && !find(fmt::format("echo/{}/sim", transport))) {
-        out += fmt::format("  echo {:4} linux   {:10.0f} RT/s\n", transport,
+        out += fmt::format("  echo {:10} linux   {:10.0f} RT/s\n", transport,
                            native->counter("items_per_second"));
       }
     }
     return out;
   }
 
+  // One line per (call, n) with both backends, then how each backend's cost grows from n = 10 to the largest
+  // n it measured: about n / 10 for select and poll (O(n)), about 1 for epoll (O(ready)).
   std::string render_readiness() const {
     std::string out;
-    for (const char* call : {"poll", "select"}) {
-      for (const int n : {10, 100, 500, 1000}) {
+    for (const char* call : {"epoll", "poll", "select"}) {
+      const bool per_fd = std::string_view(call) != "epoll";  // epoll's cost does not follow n
+      for (const int n : readiness_counts) {
         const Measured* sim = find(fmt::format("{}/sim/{}", call, n));
         const Measured* native = find(fmt::format("{}/linux/{}", call, n));
         if (!sim && !native) continue;
-        out += fmt::format("  {:6} n={:<5}", call, n);
-        out += sim ? fmt::format("  sim {:9.0f} ns/call ({:6.2f} ns/fd)", sim->real_ns, sim->real_ns / n)
-                   : std::string(39, ' ');
-        if (native)
-          out +=
-              fmt::format("   linux {:9.0f} ns/call ({:6.2f} ns/fd)", native->real_ns, native->real_ns / n);
+        out += fmt::format("  {:6} n={:<6}", call, n);
+        out += sim ? fmt::format("  sim {:10.0f} ns/call", sim->real_ns) : std::string(26, ' ');
+        out += sim && per_fd ? fmt::format(" ({:6.2f} ns/fd)", sim->real_ns / n)
+                             : std::string(per_fd ? 16 : 0, ' ');
+        if (native) {
+          out += fmt::format("   linux {:10.0f} ns/call", native->real_ns);
+          if (per_fd) out += fmt::format(" ({:6.2f} ns/fd)", native->real_ns / n);
+        }
         if (sim && native && native->real_ns > 0)
           out += fmt::format("   sim/linux = {:5.2f}x", sim->real_ns / native->real_ns);
         out += "\n";
       }
+      out += render_scaling(call);
     }
     return out;
   }
+
+  // The cost at the largest n a backend measured over its cost at the smallest (Linux skips an n its
+  // RLIMIT_NOFILE cannot hold, so its largest n may be smaller than the simulator's).
+  std::string render_scaling(const char* call) const {
+    std::string out;
+    const int smallest_n = readiness_counts[0];
+    for (const char* backend : {"sim", "linux"}) {
+      const Measured* smallest = find(fmt::format("{}/{}/{}", call, backend, smallest_n));
+      const Measured* largest = nullptr;
+      int largest_n = 0;
+      for (const int n : readiness_counts) {
+        const Measured* measured =
+            n == smallest_n ? nullptr : find(fmt::format("{}/{}/{}", call, backend, n));
+        if (measured) largest = measured, largest_n = n;
+      }
+      if (!smallest || !largest || smallest->real_ns <= 0) continue;
+      out += fmt::format("  {:6} {:5} n={}/n={}: {:8.2f}x", call, backend, largest_n, smallest_n,
+                         largest->real_ns / smallest->real_ns);
+      if (std::string_view(call) == "epoll") out += "   (O(ready): target <= 2x)";
+      out += "\n";
+    }
+    return out;
+  }
+
+  // Every benchmark but echo/ runs on one thread that never sleeps, so its real time should equal its CPU
+  // time. More means the thread waited for a CPU that other processes were using (a shared machine), and
+  // every real-time number above is inflated by about that factor; the CPU column is then the steadier one.
+  std::string render_cpu_sharing() const {
+    std::vector<double> ratios;
+    for (const auto& [name, measured] : results_) {
+      if (!name.starts_with("echo/") && measured.cpu_ns > 0)
+        ratios.push_back(measured.real_ns / measured.cpu_ns);
+    }
+    if (ratios.empty()) return "";
+    std::sort(ratios.begin(), ratios.end());
+    return fmt::format(
+        "  real / CPU time {:5.2f}   (median over the single-threaded benchmarks: 1.00 on an idle CPU, "
+        "above it the CPU was shared and real times are inflated by that much)\n",
+        ratios[ratios.size() / 2]);
+  }
+
+  static constexpr int readiness_counts[] = {10, 1000, 10000, 100000};
 
   std::map<std::string, Measured> results_;
 };

@@ -30,8 +30,9 @@ void report_steps(benchmark::State& state, std::uint64_t steps, Clock::duration 
       state.iterations() ? static_cast<double>(steps) / static_cast<double>(state.iterations()) : 0;
 }
 
-// The bound: one resume into a fiber and one back, which is exactly what the scheduler does per step
-// (scheduler fiber -> task -> scheduler fiber). Same stack allocator as sim::Scheduler, so the same pages.
+// The bound: one resume into a fiber and one back (two switches). A scheduler step used to be exactly this
+// (task -> scheduler fiber -> next task); it now switches task to task directly, one switch per step, none
+// when the strategy picks the yielding task again. Same stack allocator as sim::Scheduler, same pages.
 void raw_fiber_round_trip(benchmark::State& state) {
   namespace ctx = boost::context;
   bool stop = false;
@@ -49,8 +50,9 @@ void raw_fiber_round_trip(benchmark::State& state) {
   report_steps(state, static_cast<std::uint64_t>(state.iterations()), elapsed);
 }
 
-// The scheduler alone: two tasks that do nothing but yield(). Each yield is one scheduling point: a return
-// to the scheduler fiber, the strategy's pick, the choice log append, a resume of the picked task.
+// The scheduler alone: two tasks that do nothing but yield(). Each yield is one scheduling point: due
+// timers, the strategy's pick and the choice log append on the yielding task's stack, then a switch
+// straight to the picked task (or none, if it is the yielding one).
 void bare_scheduler_switch(benchmark::State& state, const char* strategy_name) {
   sim::Trace trace;
   sim::Prng prng(1);

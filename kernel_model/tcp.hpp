@@ -38,6 +38,7 @@ struct tcp_sock final : sock, std::enable_shared_from_this<tcp_sock> {
   tcp_sock(kernel& k, std::uint32_t name);
   ~tcp_sock() override;
 
+  std::uint32_t number = 0;       // creation number: the key of loopback_net's table of live socks
   tcp_state state = TCP_CLOSE;
   SockAddr local{};   // inet_rcv_saddr:inet_num (port 0 while unbound)
   SockAddr remote{};  // inet_daddr:inet_dport

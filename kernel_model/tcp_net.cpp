@@ -45,6 +45,7 @@ loopback_net::~loopback_net() = default;
 std::shared_ptr<tcp_sock> loopback_net::create_sock() {
   const std::uint32_t number = k_.next_object_number();
   auto sk = std::make_shared<tcp_sock>(k_, k_.intern(fmt::format("tcp#{}", number)));
+  sk->number = number;
   socks_.emplace(number, sk);
   return sk;
 }
@@ -142,12 +143,7 @@ void loopback_net::maybe_destroy(tcp_sock& sk) {
   if (!sk.dead || (sk.state != TCP_CLOSE && sk.state != TCP_LISTEN)) return;
   k_.runtime().cancel_timer(sk.time_wait_timer);
   unhash(sk);
-  for (auto it = socks_.begin(); it != socks_.end(); ++it) {
-    if (it->second.get() == &sk) {
-      socks_.erase(it);  // may delete sk: nothing may touch it after this
-      return;
-    }
-  }
+  socks_.erase(sk.number);  // may delete sk: nothing may touch it after this
 }
 
 // --- transmit ---

@@ -48,13 +48,9 @@ struct EtState {
 // Accepts until EAGAIN: one edge may stand for many queued clients.
 void accept_until_eagain(AppContext& ctx, EtState& state) {
   while (state.accepted < ctx.connections) {
-    const int fd = ctx.os.accept4(state.listen_fd, nullptr, SOCK::NONBLOCK);
-    if (fd < 0) {
-      const int error = ctx.os.last_errno();
-      if (error == E::INTR || error == E::CONNABORTED) continue;
-      if (error != E::AGAIN) fail(ctx, "accept4");
-      return;  // EAGAIN: the queue is empty, and the next client to arrive makes a new edge
-    }
+    const int fd = accept_nonblocking(ctx, state.listen_fd);
+    // EAGAIN: the queue is empty, and the next client to arrive makes a new edge (or ctx.error: failed).
+    if (fd < 0) return;
     state.connections.emplace(fd, EchoConnection{fd});
     // Data the client sent before this ADD is not lost: EPOLL_CTL_ADD polls the socket once and queues the
     // item at once if it is already readable — the registration itself counts as the first edge.

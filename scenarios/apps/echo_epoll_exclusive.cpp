@@ -84,13 +84,8 @@ void count_accepted(Worker& worker) {
 void accept_connections(Worker& worker) {
   AppContext& ctx = worker.ctx;
   for (;;) {
-    const int fd = ctx.os.accept4(worker.shared.listen_fd, nullptr, SOCK::NONBLOCK);
-    if (fd < 0) {
-      const int error = ctx.os.last_errno();
-      if (error == E::INTR || error == E::CONNABORTED) continue;
-      if (error != E::AGAIN) fail(ctx, "accept4");
-      return;  // EAGAIN: empty queue — perhaps another thread emptied it
-    }
+    const int fd = accept_nonblocking(ctx, worker.shared.listen_fd);
+    if (fd < 0) return;  // EAGAIN: empty queue — perhaps another thread emptied it (or ctx.error: failed)
     worker.connections.emplace(fd, EchoConnection{fd});
     if (!configure_connection(ctx, fd) ||
         !epoll_control(ctx, worker.epoll_fd, EPOLL::CTL_ADD, fd, EPOLL::IN)) {

@@ -42,13 +42,8 @@ void build_pollfds(const AppContext& ctx, PollState& state) {
 
 void accept_ready(AppContext& ctx, PollState& state) {
   while (state.accepted < ctx.connections) {
-    const int fd = ctx.os.accept4(state.listen_fd, nullptr, SOCK::NONBLOCK);
-    if (fd < 0) {
-      const int error = ctx.os.last_errno();
-      if (error == E::INTR || error == E::CONNABORTED) continue;
-      if (error != E::AGAIN) fail(ctx, "accept4");
-      return;  // EAGAIN: the queue is empty
-    }
+    const int fd = accept_nonblocking(ctx, state.listen_fd);
+    if (fd < 0) return;  // EAGAIN: the queue is empty (or accept4 failed: ctx.error)
     if (!configure_connection(ctx, fd)) {
       ctx.os.close(fd);
       return;

@@ -51,13 +51,8 @@ int build_interest(const AppContext& ctx, const SelectState& state, fd_set& read
 // Accepts every connection waiting in the queue (up to the number still wanted).
 void accept_ready(AppContext& ctx, SelectState& state) {
   while (state.accepted < ctx.connections) {
-    const int fd = ctx.os.accept4(state.listen_fd, nullptr, SOCK::NONBLOCK);
-    if (fd < 0) {
-      const int error = ctx.os.last_errno();
-      if (error == E::INTR || error == E::CONNABORTED) continue;
-      if (error != E::AGAIN) fail(ctx, "accept4");
-      return;  // EAGAIN: the queue is empty
-    }
+    const int fd = accept_nonblocking(ctx, state.listen_fd);
+    if (fd < 0) return;  // EAGAIN: the queue is empty (or accept4 failed: ctx.error)
     if (fd >= FD_SETSIZE_) {  // fd_set has no bit for it: select cannot watch this connection
       ctx.error =
           "accept4: fd " + std::to_string(fd) + " is beyond FD_SETSIZE (1024), select cannot watch it";

@@ -68,13 +68,8 @@ bool SelectorsEchoServer::check(bool ok) {
 // The listener's callback: accept every queued client and register it for reading.
 void SelectorsEchoServer::accept(const SelectorKey& key, std::uint32_t) {
   while (accepted_ < ctx_.connections) {
-    const int fd = ctx_.os.accept4(key.fd, nullptr, SOCK::NONBLOCK);
-    if (fd < 0) {
-      const int error = ctx_.os.last_errno();
-      if (error == E::INTR || error == E::CONNABORTED) continue;
-      if (error != E::AGAIN) fail(ctx_, "accept4");
-      return;
-    }
+    const int fd = accept_nonblocking(ctx_, key.fd);
+    if (fd < 0) return;  // the queue is empty (or ctx_.error: accept4 failed)
     connections_.emplace(fd, EchoConnection{fd});
     ++accepted_;
     if (!configure_connection(ctx_, fd) || !check(selector_.register_fd(fd, EVENT_READ, read_callback()))) {

@@ -72,6 +72,17 @@ void close_fd(AppContext& ctx, int fd) {
   if (ctx.os.close(fd) < 0) fail(ctx, "close");
 }
 
+int accept_nonblocking(AppContext& ctx, int listen_fd) {
+  for (;;) {
+    const int fd = ctx.os.accept4(listen_fd, nullptr, SOCK::NONBLOCK);
+    if (fd >= 0) return fd;
+    const int error = ctx.os.last_errno();
+    if (error == E::INTR || error == E::CONNABORTED) continue;
+    if (error != E::AGAIN) fail(ctx, "accept4");
+    return -1;
+  }
+}
+
 bool epoll_control(AppContext& ctx, int epoll_fd, int op, int fd, std::uint32_t events) {
   epoll_event event{events, static_cast<std::uint64_t>(fd)};
   if (ctx.os.epoll_ctl(epoll_fd, op, fd, op == EPOLL::CTL_DEL ? nullptr : &event) == 0) return true;

@@ -36,6 +36,10 @@ bool set_nonblocking(AppContext& ctx, int fd);
 bool configure_connection(AppContext& ctx, int fd);
 // Closes `fd`; an error here cannot lose data (everything was echoed), so it is recorded but not retried.
 void close_fd(AppContext& ctx, int fd);
+// accept4(SOCK_NONBLOCK) on a non-blocking listener, retrying EINTR and ECONNABORTED (a connection reset
+// while it waited in the queue). Returns the new fd, or -1 when the queue is empty (EAGAIN) or accept4
+// failed (then ctx.error says so).
+int accept_nonblocking(AppContext& ctx, int listen_fd);
 // epoll_ctl(epoll_fd, op, fd, {events, data = fd}). Returns false with ctx.error set, e.g.
 // "epoll_ctl(EPOLL_CTL_MOD): ENOENT". The servers put the fd itself in the event's data: it is how they
 // find the connection an event is about.

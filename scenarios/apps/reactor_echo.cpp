@@ -72,14 +72,9 @@ bool ReactorEchoServer::check(bool ok) {
 // round per queued client.
 void ReactorEchoServer::on_listener(std::uint32_t) {
   while (accepted_ < ctx_.connections) {
-    const int fd = ctx_.os.accept4(listen_fd_, nullptr, SOCK::NONBLOCK);
+    const int fd = accept_nonblocking(ctx_, listen_fd_);
     if (fd < 0) {
-      const int error = ctx_.os.last_errno();
-      if (error == E::INTR || error == E::CONNABORTED) continue;
-      if (error != E::AGAIN) {
-        fail(ctx_, "accept4");
-        reactor_.stop();
-      }
+      if (!ctx_.error.empty()) reactor_.stop();  // accept4 failed; otherwise the queue is just empty
       return;
     }
     Connection& connection = connections_[fd];

@@ -89,14 +89,9 @@ bool ReactorHttpServer::check(bool ok) {
 
 void ReactorHttpServer::on_listener(std::uint32_t) {
   while (accepted_ < ctx_.connections) {
-    const int fd = ctx_.os.accept4(listen_fd_, nullptr, SOCK::NONBLOCK);
+    const int fd = accept_nonblocking(ctx_, listen_fd_);
     if (fd < 0) {
-      const int error = ctx_.os.last_errno();
-      if (error == E::INTR || error == E::CONNABORTED) continue;
-      if (error != E::AGAIN) {
-        fail(ctx_, "accept4");
-        reactor_.stop();
-      }
+      if (!ctx_.error.empty()) reactor_.stop();  // accept4 failed; otherwise the queue is just empty
       return;
     }
     HttpConnection& connection = connections_[fd];

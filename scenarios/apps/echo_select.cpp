@@ -52,7 +52,7 @@ int build_interest(const AppContext& ctx, const SelectState& state, fd_set& read
 void accept_ready(AppContext& ctx, SelectState& state) {
   while (state.accepted < ctx.connections) {
     const int fd = accept_nonblocking(ctx, state.listen_fd);
-    if (fd < 0) return;  // EAGAIN: the queue is empty (or accept4 failed: ctx.error)
+    if (fd < 0) return;       // EAGAIN: the queue is empty (or accept4 failed: ctx.error)
     if (fd >= FD_SETSIZE_) {  // fd_set has no bit for it: select cannot watch this connection
       ctx.error =
           "accept4: fd " + std::to_string(fd) + " is beyond FD_SETSIZE (1024), select cannot watch it";

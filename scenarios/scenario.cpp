@@ -25,8 +25,8 @@ struct FieldError {
   std::string message;
 };
 
-constexpr std::string_view top_level_fields[] = {"name",     "description", "app", "params",
-                                                 "workload", "network",     "sim", "checks"};
+constexpr std::string_view top_level_fields[] = {"name",    "description", "app", "params", "workload",
+                                                 "network", "faults",      "sim", "checks"};
 constexpr std::string_view workload_fields[] = {"kind",     "clients",           "seed",
                                                 "messages", "message_bytes_min", "message_bytes_max",
                                                 "requests", "body_bytes_min",    "body_bytes_max"};
@@ -37,7 +37,7 @@ constexpr std::string_view http_workload_fields[] = {"requests", "body_bytes_min
 constexpr std::string_view workload_kinds[] = {"echo", "http"};
 constexpr std::string_view network_fields[] = {"latency_us"};
 constexpr std::string_view sim_fields[] = {"seed", "strategy", "step_max"};
-constexpr std::string_view strategies[] = {"random", "rr"};
+constexpr std::string_view strategies[] = {"random", "rr", "pct"};
 
 std::string join(std::span<const std::string_view> names) {
   std::string joined;
@@ -215,6 +215,23 @@ void parse_network(const json& object, NetworkSpec& network) {
   }
 }
 
+// {"eintr": 0.01, "jitter_us": 200, ...}: the names and ranges of --fault (scenarios/fault_plan.hpp).
+void parse_faults(const json& object, FaultPlan& faults) {
+  require_object(object, "faults");
+  const std::vector<std::string_view> known = fault_names();
+  for (const auto& [key, value] : object.items()) {
+    const std::string path = child_path("faults", key);
+    if (fault_meaning(key).empty()) {
+      throw FieldError{"faults", fmt::format("unknown fault \"{}\"{}; known faults: {}", key,
+                                             suggestion(key, known), join(known))};
+    }
+    if (!value.is_number()) throw FieldError{path, fmt::format("expected a number, got {}", describe(value))};
+    if (Status status = set_fault(faults, key, value.get<double>()); !status) {
+      throw FieldError{path, std::string(status.message())};
+    }
+  }
+}
+
 void parse_sim(const json& object, SimSpec& sim) {
   require_object(object, "sim");
   reject_unknown_fields(object, "sim", sim_fields);
@@ -311,6 +328,7 @@ ScenarioSpec parse_document(const json& document, std::string_view stem) {
                                  workload_kind_name(app.workload), workload_kind_name(spec.workload.kind))};
   }
   if (document.contains("network")) parse_network(document["network"], spec.network);
+  if (document.contains("faults")) parse_faults(document["faults"], spec.faults);
   if (document.contains("sim")) parse_sim(document["sim"], spec.sim);
   spec.checks = default_checks(spec.workload.kind);
   if (document.contains("checks")) parse_checks(document["checks"], spec.workload.kind, spec.checks);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "iosim/status.hpp"
+#include "scenarios/fault_plan.hpp"
 
 namespace iosim {
 
@@ -54,7 +55,7 @@ struct NetworkSpec {
 
 struct SimSpec {
   std::uint64_t seed = 1;               // schedule seed (the CLI's --seed overrides it)
-  std::string strategy = "random";      // "random" | "rr"
+  std::string strategy = "random";      // "random" | "rr" | "pct" (pct's depth and steps: the CLI's flags)
   std::uint64_t step_max = 20'000'000;  // scheduling steps before the run is declared livelocked
 };
 
@@ -65,6 +66,7 @@ struct ScenarioSpec {
   nlohmann::json params = nlohmann::json::object();  // validated against the app's AppInfo::params
   WorkloadSpec workload;
   NetworkSpec network;
+  FaultPlan faults;  // "faults": {"eintr": 0.01, "jitter_us": 200, ...}; the CLI's --fault overrides by name
   SimSpec sim;
   std::vector<std::string> checks{"echo_in_order", "all_tasks_finished"};
   std::string path;  // the file it was loaded from ("" when parsed from text)

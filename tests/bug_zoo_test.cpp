@@ -2,8 +2,10 @@
 // its file documents, with the check it names; each fixed one passes; a shrunk schedule still fails. Plus the
 // kernel behaviour that decides whether UNP §16.6's accept-after-RST hang can happen at all (it cannot on
 // Linux, and the model agrees: see AcceptAfterRst below).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -116,7 +118,8 @@ CliOutcome iosim_cli(const std::string& arguments) {
 }
 
 TEST(BugZooShrink, ShrunkLostWakeupStillFails) {
-  const auto choices = std::filesystem::temp_directory_path() / "iosim_bug_zoo_lost_wakeup.choices";
+  const auto choices = std::filesystem::temp_directory_path() /
+                       fmt::format("iosim_bug_zoo_lost_wakeup_{}.choices", ::getpid());
   const CliOutcome shrink =
       iosim_cli("shrink scenarios/bugs/lost_wakeup.json --seed 8 -o '" + choices.string() + "'");
   ASSERT_EQ(shrink.exit_code, 1) << shrink.output;  // 1: the failure is confirmed and a log was written

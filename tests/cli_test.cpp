@@ -1,8 +1,10 @@
 // tests/cli_test.cpp — the CLI contract of DESIGN.md, end to end on the built binary: exit codes 0/1/2, the
 // trace-hash as the last line of a simulated run, reproduce lines that reproduce, and bad input that never
 // crashes and names what is wrong.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -21,7 +23,8 @@ struct Outcome {
     const std::size_t end = output.find_last_not_of('\n');
     if (end == std::string::npos) return "";
     const std::size_t start = output.rfind('\n', end);
-    return output.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+    return output.substr(start == std::string::npos ? 0 : start + 1,
+                         end - (start == std::string::npos ? 0 : start + 1) + 1);
   }
 };
 
@@ -39,13 +42,37 @@ Outcome iosim(const std::string& arguments) {
   if (!pipe) return {-1, "popen failed"};
   std::string output;
   std::array<char, 4096> buffer;
-  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
+    output.append(buffer.data(), n);
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
 }
 
+// A directory of this process's own: ctest runs every test case as its own process, in parallel, and each
+// writes the parameter files again; a shared name would be rewritten under a running case.
+class TempDirectory {
+ public:
+  TempDirectory()
+      : path_(std::filesystem::temp_directory_path() / fmt::format("iosim_cli_test_{}", ::getpid())) {
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::filesystem::path temp_path(const std::string& name) {
+  static const TempDirectory directory;
+  return directory / name;
+}
+
 std::string write_temp(const std::string& name, const std::string& content) {
-  const auto path = std::filesystem::temp_directory_path() / ("iosim_cli_test_" + name);
+  const auto path = temp_path(name);
   std::ofstream(path, std::ios::binary) << content;
   return path.string();
 }
@@ -72,7 +99,8 @@ TEST(Cli, AFailedCheckExitsOneWithAReproduceLineThatReproduces) {
   const Outcome run = iosim("run " + path + " --seed 9");
   ASSERT_EQ(run.exit_code, 1) << run.output;
   std::smatch match;
-  ASSERT_TRUE(std::regex_search(run.output, match, std::regex("reproduce: iosim (run [^\n]+)"))) << run.output;
+  ASSERT_TRUE(std::regex_search(run.output, match, std::regex("reproduce: iosim (run [^\n]+)")))
+      << run.output;
   const Outcome replay = iosim(match[1].str());
   EXPECT_EQ(replay.exit_code, 1);
   EXPECT_EQ(replay.last_line(), run.last_line());
@@ -83,11 +111,13 @@ TEST(Cli, ExploreRunsEverySeedAndReportsFailuresWithReproduceLines) {
   const Outcome pass = iosim("explore scenarios/echo_poll.json --seeds 1..40 --jobs 2 --strategy pct");
   EXPECT_EQ(pass.exit_code, 0) << pass.output;
   EXPECT_NE(pass.last_line().find("40 of 40 seeds run, 0 failure(s)"), std::string::npos) << pass.last_line();
-  const std::string starved = write_temp("explore_starved.json", R"({"app": "echo_select", "sim": {"step_max": 50}})");
-  const std::string results = (std::filesystem::temp_directory_path() / "iosim_cli_test_results.jsonl").string();
+  const std::string starved =
+      write_temp("explore_starved.json", R"({"app": "echo_select", "sim": {"step_max": 50}})");
+  const std::string results = temp_path("results.jsonl").string();
   const Outcome fail = iosim("explore " + starved + " --seeds 7..9 --keep-going --results " + results);
   EXPECT_EQ(fail.exit_code, 1) << fail.output;
-  EXPECT_NE(fail.output.find("reproduce: iosim run " + starved + " --seed 8 --strategy random"), std::string::npos)
+  EXPECT_NE(fail.output.find("reproduce: iosim run " + starved + " --seed 8 --strategy random"),
+            std::string::npos)
       << fail.output;
   std::ifstream lines(results);
   int count = 0;
@@ -101,11 +131,13 @@ TEST(Cli, ExploreShardsSplitTheRange) {
 }
 
 TEST(Cli, ShrinkWritesAChoicesFileThatReproducesTheFailure) {
-  const std::string starved = write_temp("shrink_starved.json", R"({"app": "echo_select", "sim": {"step_max": 300}})");
-  const std::string choices = (std::filesystem::temp_directory_path() / "iosim_cli_test.choices").string();
+  const std::string starved =
+      write_temp("shrink_starved.json", R"({"app": "echo_select", "sim": {"step_max": 300}})");
+  const std::string choices = temp_path("shrunk.choices").string();
   const Outcome shrink = iosim("shrink " + starved + " --seed 3 -o " + choices);
   ASSERT_EQ(shrink.exit_code, 1) << shrink.output;
-  EXPECT_NE(shrink.output.find("reproduce: iosim run " + starved + " --choices " + choices), std::string::npos);
+  EXPECT_NE(shrink.output.find("reproduce: iosim run " + starved + " --choices " + choices),
+            std::string::npos);
   const Outcome replay = iosim("run " + starved + " --choices " + choices);
   EXPECT_EQ(replay.exit_code, 1) << replay.output;
   const Outcome passing = iosim("shrink scenarios/echo_poll.json --seed 1 -o " + choices);
@@ -127,7 +159,8 @@ TEST(Cli, DiffReportsEqual) {
 TEST(Cli, ListNamesEveryBundledApp) {
   const Outcome list = iosim("list");
   EXPECT_EQ(list.exit_code, 0);
-  for (const char* app : {"echo_blocking_threads", "echo_nonblocking_poll_loop", "echo_select", "echo_poll"}) {
+  for (const char* app :
+       {"echo_blocking_threads", "echo_nonblocking_poll_loop", "echo_select", "echo_poll"}) {
     EXPECT_NE(list.output.find(app), std::string::npos) << app;
   }
 }
@@ -141,7 +174,7 @@ TEST(Cli, HelpExitsZeroEverywhere) {
 }
 
 TEST(Cli, TraceOutWritesJsonLines) {
-  const std::string path = (std::filesystem::temp_directory_path() / "iosim_cli_test_trace.jsonl").string();
+  const std::string path = temp_path("trace.jsonl").string();
   const Outcome run = iosim("run scenarios/echo_poll.json --seed 2 --trace-out " + path);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   std::ifstream trace(path);
@@ -170,19 +203,26 @@ TEST_P(CliBadInput, ExitsTwoWithAClearMessage) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, CliBadInput,
     ::testing::Values(
-        BadInput{"NoCommand", "", "iosim"},
-        BadInput{"UnknownCommand", "frobnicate", "frobnicate"},
+        BadInput{"NoCommand", "", "iosim"}, BadInput{"UnknownCommand", "frobnicate", "frobnicate"},
         BadInput{"MissingFile", "run scenarios/no_such_file.json", "no_such_file.json"},
-        BadInput{"TruncatedJson", "run " + write_temp("truncated.json", "{\"app\": \"echo_select\", \"workload\": {"),
+        BadInput{"TruncatedJson",
+                 "run " + write_temp("truncated.json", "{\"app\": \"echo_select\", \"workload\": {"),
                  "truncated.json:1:"},
-        BadInput{"BinaryGarbage", "run " + write_temp("garbage.json", std::string("\x7f" "ELF\x02\x01\x00\xff\xfe", 9)),
+        BadInput{"BinaryGarbage",
+                 "run " + write_temp("garbage.json", std::string("\x7f"
+                                                                 "ELF\x02\x01\x00\xff\xfe",
+                                                                 9)),
                  "garbage.json"},
-        BadInput{"UnknownApp", "run " + write_temp("unknown_app.json", R"({"app": "echo_nope"})"), "echo_nope"},
-        BadInput{"BadNumber", "run " + write_temp("bad_number.json", R"({"app": "echo_poll", "workload": {"clients": "abc"}})"),
-                 "workload.clients"},
+        BadInput{"UnknownApp", "run " + write_temp("unknown_app.json", R"({"app": "echo_nope"})"),
+                 "echo_nope"},
+        BadInput{
+            "BadNumber",
+            "run " + write_temp("bad_number.json", R"({"app": "echo_poll", "workload": {"clients": "abc"}})"),
+            "workload.clients"},
         BadInput{"SeedNotANumber", "run scenarios/echo_poll.json --seed abc", "--seed"},
         BadInput{"SeedNegative", "run scenarios/echo_poll.json --seed -5", "unsigned 64-bit"},
-        BadInput{"SeedTooLarge", "run scenarios/echo_poll.json --seed 18446744073709551616", "unsigned 64-bit"},
+        BadInput{"SeedTooLarge", "run scenarios/echo_poll.json --seed 18446744073709551616",
+                 "unsigned 64-bit"},
         BadInput{"UnknownStrategy", "run scenarios/echo_poll.json --strategy bogus", "--strategy"},
         BadInput{"UnknownBackend", "run scenarios/echo_poll.json --backend bogus", "--backend"},
         BadInput{"TraceOutUnwritable", "run scenarios/echo_poll.json --trace-out /nonexistent/dir/t.jsonl",
@@ -190,11 +230,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"SeedRangeBackwards", "explore scenarios/echo_poll.json --seeds 9..3", "--seeds"},
         BadInput{"SeedRangeGarbage", "explore scenarios/echo_poll.json --seeds x", "--seeds"},
         BadInput{"ShardZero", "explore scenarios/echo_poll.json --seeds 1..3 --shard 0/2", "--shard"},
-        BadInput{"ChoicesMissing", "run scenarios/echo_poll.json --choices /nonexistent.choices", "/nonexistent.choices"},
-        BadInput{"ChoicesGarbage", "run scenarios/echo_poll.json --choices " + write_temp("garbage.choices", "junk\n"),
+        BadInput{"ChoicesMissing", "run scenarios/echo_poll.json --choices /nonexistent.choices",
+                 "/nonexistent.choices"},
+        BadInput{"ChoicesGarbage",
+                 "run scenarios/echo_poll.json --choices " + write_temp("garbage.choices", "junk\n"),
                  "garbage.choices:1:"},
         BadInput{"PctDepthZero", "run scenarios/echo_poll.json --strategy pct --pct-depth 0", "--pct-depth"},
-        BadInput{"ExplainOnLinux", "run scenarios/echo_poll.json --backend linux --explain", "--backend sim"}),
+        BadInput{"ExplainOnLinux", "run scenarios/echo_poll.json --backend linux --explain",
+                 "--backend sim"}),
     [](const ::testing::TestParamInfo<BadInput>& test) { return test.param.name; });
 
 }  // namespace

@@ -25,9 +25,10 @@ RunReport run_with(const ScenarioSpec& spec, std::uint64_t seed, const std::vect
 TEST(FaultPlan, ParsesNamesAndRejectsBadOnes) {
   RunRequest request;
   EXPECT_TRUE(apply_faults(request, {"eintr=0.25", "segment_split=1", "jitter_us=150"}));
-  EXPECT_DOUBLE_EQ(request.faults.syscalls.eintr, 0.25);
-  EXPECT_DOUBLE_EQ(request.faults.network.segment_split, 1.0);
-  EXPECT_EQ(request.faults.network.latency_jitter_ns, 150'000);
+  const FaultPlan plan = effective_faults(ScenarioSpec{}, request);
+  EXPECT_DOUBLE_EQ(plan.syscalls.eintr, 0.25);
+  EXPECT_DOUBLE_EQ(plan.network.segment_split, 1.0);
+  EXPECT_EQ(plan.network.latency_jitter_ns, 150'000);
   for (const char* bad : {"eintr", "eintr=2", "eintr=-0.1", "eintr=abc", "bogus=0.1", "jitter_us=-5"}) {
     RunRequest other;
     const Status status = apply_faults(other, {bad});
@@ -46,13 +47,15 @@ TEST(FaultPlan, SameSeedSamePlanSameRunAndFaultsAreTraced) {
     ASSERT_TRUE(first.passed) << reproduce_command(spec.value(), first);
     ASSERT_EQ(first.sim->trace_hash, second.sim->trace_hash) << "seed " << seed;
     const RunReport clean = run_with(spec.value(), seed, {});
-    EXPECT_NE(first.sim->trace_hash, clean.sim->trace_hash) << "seed " << seed << ": the plan changed nothing";
+    EXPECT_NE(first.sim->trace_hash, clean.sim->trace_hash)
+        << "seed " << seed << ": the plan changed nothing";
   }
   int faults_seen = 0;
   RunRequest request{"sim", 3, std::nullopt, true};
   ASSERT_TRUE(apply_faults(request, plan));
   run_scenario(spec.value(), request, [&](SimOs& os) {
-    for (const sim::TraceEvent& event : os.trace().events()) faults_seen += event.kind == sim::EventKind::fault;
+    for (const sim::TraceEvent& event : os.trace().events())
+      faults_seen += event.kind == sim::EventKind::fault;
   });
   EXPECT_GT(faults_seen, 0);
 }
@@ -86,6 +89,31 @@ TEST(FaultPlan, ResetFaultResetsBothEnds) {
     client_saw_reset = client_saw_reset || client.error.find("ECONNRESET") != std::string::npos;
   }
   EXPECT_TRUE(client_saw_reset || report.observation.server_error.find("ECONNRESET") != std::string::npos);
+}
+
+// The scenario file's "faults" object is the same plan as --fault: the same run, the same trace-hash.
+TEST(FaultPlan, ScenarioFileFaultsRunLikeTheCommandLine) {
+  Result<ScenarioSpec> plain = load_scenario_file(scenario_path("echo_poll"));
+  ASSERT_TRUE(plain);
+  ScenarioSpec with_file_faults = plain.value();
+  ASSERT_TRUE(set_fault(with_file_faults.faults, "eintr", 0.2));
+  ASSERT_TRUE(set_fault(with_file_faults.faults, "jitter_us", 100));
+  const RunReport from_cli = run_with(plain.value(), 5, {"eintr=0.2", "jitter_us=100"});
+  const RunReport from_file = run_with(with_file_faults, 5, {});
+  ASSERT_TRUE(from_cli.sim && from_file.sim);
+  EXPECT_EQ(from_file.sim->trace_hash, from_cli.sim->trace_hash);
+  EXPECT_NE(from_file.sim->trace_hash, run_with(plain.value(), 5, {}).sim->trace_hash);
+}
+
+TEST(FaultPlan, CommandLineOverridesTheFileByName) {
+  ScenarioSpec spec;
+  ASSERT_TRUE(set_fault(spec.faults, "eintr", 0.5));
+  ASSERT_TRUE(set_fault(spec.faults, "reset", 0.25));
+  RunRequest request;
+  ASSERT_TRUE(apply_faults(request, {"eintr=0"}));
+  const FaultPlan plan = effective_faults(spec, request);
+  EXPECT_EQ(plan.syscalls.eintr, 0.0);
+  EXPECT_EQ(plan.network.reset, 0.25);
 }
 
 }  // namespace

@@ -148,8 +148,7 @@ std::vector<BadFile> bad_files() {
       {"UnknownTopLevelField",
        with_app("\"worklaod\": {}"),
        {": unknown field \"worklaod\" (did you mean \"workload\"?); known fields: name, description, app, "
-        "params, "
-        "workload, network, sim, checks"}},
+        "params, workload, network, faults, sim, checks"}},
       {"UnknownNestedField",
        with_app("\"network\": {\"delay\": 5}"),
        {": network: unknown field \"delay\"; known fields: latency_us"}},
@@ -181,8 +180,19 @@ std::vector<BadFile> bad_files() {
        with_app("\"workload\": {\"clients\": 2, \"clients\": 3}"),
        {": workload: key \"clients\" appears twice in the same object"}},
       {"UnknownStrategy",
-       with_app("\"sim\": {\"strategy\": \"pct\"}"),
-       {": sim.strategy: unknown strategy \"pct\"; known strategies: random, rr"}},
+       with_app("\"sim\": {\"strategy\": \"replay\"}"),
+       {": sim.strategy: unknown strategy \"replay\"; known strategies: random, rr, pct"}},
+      {"UnknownFault",
+       with_app("\"faults\": {\"eintrr\": 0.1}"),
+       {": faults: unknown fault \"eintrr\" (did you mean \"eintr\"?); known faults: eintr, spurious_eagain, "
+        "short_read, short_write, enobufs, accept_aborted, segment_split, reset, jitter_us"}},
+      {"FaultProbabilityAboveOne",
+       with_app("\"faults\": {\"reset\": 1.5}"),
+       {": faults.reset: reset takes a probability in 0..1, got 1.5"}},
+      {"FaultNotANumber",
+       with_app("\"faults\": {\"jitter_us\": \"200\"}"),
+       {": faults.jitter_us: expected a number, got"}},
+      {"FaultsNotAnObject", with_app("\"faults\": [1]"), {": faults: expected an object, got"}},
       {"UnknownParam",
        with_app("\"params\": {\"backlg\": 3}"),
        {": params: unknown parameter \"backlg\" for app echo_select (did you mean \"backlog\"?); known "
@@ -316,6 +326,7 @@ TEST_F(ScenarioFiles, EveryFieldIsRead) {
     "workload": {"clients": 3, "messages": 0, "message_bytes_min": 5, "message_bytes_max": 5,
                  "seed": 18446744073709551615},
     "network": {"latency_us": 0},
+    "faults": {"eintr": 0.25, "reset": 1, "jitter_us": 150},
     "sim": {"seed": 42, "strategy": "rr", "step_max": 1000},
     "checks": []
   })");
@@ -329,6 +340,10 @@ TEST_F(ScenarioFiles, EveryFieldIsRead) {
   EXPECT_EQ(loaded->workload.message_bytes_min, 5);
   EXPECT_EQ(loaded->workload.seed, 18446744073709551615u);  // seeds use all 64 bits
   EXPECT_EQ(loaded->network.latency_us, 0);
+  EXPECT_EQ(loaded->faults.syscalls.eintr, 0.25);
+  EXPECT_EQ(loaded->faults.network.reset, 1.0);
+  EXPECT_EQ(loaded->faults.network.latency_jitter_ns, 150'000);
+  EXPECT_FALSE(loaded->faults.syscalls.short_read > 0);
   EXPECT_EQ(loaded->sim.seed, 42u);
   EXPECT_EQ(loaded->sim.strategy, "rr");
   EXPECT_EQ(loaded->sim.step_max, 1000u);

@@ -2,9 +2,10 @@
 // and the comparison behind `iosim diff`.
 #include "tools/driver.hpp"
 
-#include <cstdlib>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <cstdlib>
 
 #include "backends/linux/linux_os.hpp"
 
@@ -37,66 +38,39 @@ void judge(const ScenarioSpec& spec, RunReport& report) {
 
 }  // namespace
 
-namespace {
-
-struct FaultField {
-  std::string_view name;
-  double* (*field)(FaultPlan&);
-  std::string_view meaning;
-};
-
-const FaultField fault_fields[] = {
-    {"eintr", [](FaultPlan& p) { return &p.syscalls.eintr; }, "blocking calls return EINTR"},
-    {"spurious_eagain", [](FaultPlan& p) { return &p.syscalls.spurious_eagain; }, "non-blocking reads return EAGAIN"},
-    {"short_read", [](FaultPlan& p) { return &p.syscalls.short_read; }, "reads ask for 1..len bytes"},
-    {"short_write", [](FaultPlan& p) { return &p.syscalls.short_write; }, "non-blocking writes offer 1..len bytes"},
-    {"enobufs", [](FaultPlan& p) { return &p.syscalls.enobufs; }, "send fails with ENOBUFS"},
-    {"accept_aborted", [](FaultPlan& p) { return &p.syscalls.accept_aborted; }, "accept4 returns ECONNABORTED"},
-    {"segment_split", [](FaultPlan& p) { return &p.network.segment_split; }, "TCP segments are cut short (sim)"},
-    {"reset", [](FaultPlan& p) { return &p.network.reset; }, "a TCP segment resets the connection (sim)"},
-};
-
-}  // namespace
-
-std::vector<std::string_view> fault_names() {
-  std::vector<std::string_view> names;
-  for (const FaultField& field : fault_fields) names.push_back(field.name);
-  names.push_back("jitter_us");
-  return names;
-}
-
 Status apply_fault(FaultPlan& plan, const std::string& assignment) {
   const std::size_t equals = assignment.find('=');
   const std::string name = assignment.substr(0, equals);
-  const std::string value = equals == std::string::npos ? "" : assignment.substr(equals + 1);
+  if (fault_meaning(name).empty() || equals == std::string::npos) {
+    Status status = set_fault(plan, name, 0);  // names the known faults when `name` is not one
+    if (!status) return Status::error(fmt::format("--fault {}: {}", assignment, status.message()));
+    return Status::error(fmt::format("--fault {}: expected {}=VALUE", assignment, name));
+  }
+  const std::string value = assignment.substr(equals + 1);
   char* end = nullptr;
-  const double number = value.empty() ? -1 : std::strtod(value.c_str(), &end);
-  const bool numeric = !value.empty() && end && *end == '\0';
-  if (name == "jitter_us") {
-    if (!numeric || number < 0 || number > 60e6) {
-      return Status::error(fmt::format("--fault {}: jitter_us takes microseconds in 0..60000000", assignment));
-    }
-    plan.network.latency_jitter_ns = static_cast<std::int64_t>(number * 1000);
-    return Status::ok();
+  const double number = std::strtod(value.c_str(), &end);
+  if (value.empty() || end == nullptr || *end != '\0') {
+    return Status::error(fmt::format("--fault {}: '{}' is not a number", assignment, value));
   }
-  for (const FaultField& field : fault_fields) {
-    if (field.name != name) continue;
-    if (!numeric || number < 0 || number > 1) {
-      return Status::error(fmt::format("--fault {}: {} takes a probability in 0..1", assignment, name));
-    }
-    *field.field(plan) = number;
-    return Status::ok();
+  if (Status status = set_fault(plan, name, number); !status) {
+    return Status::error(fmt::format("--fault {}: {}", assignment, status.message()));
   }
-  return Status::error(fmt::format("--fault {}: unknown fault '{}' (known: {})", assignment, name,
-                                   fmt::join(fault_names(), ", ")));
+  return Status::ok();
 }
 
 Status apply_faults(RunRequest& request, const std::vector<std::string>& assignments) {
+  FaultPlan scratch;
   for (const std::string& assignment : assignments) {
-    if (Status applied = apply_fault(request.faults, assignment); !applied) return applied;
+    if (Status applied = apply_fault(scratch, assignment); !applied) return applied;
     request.fault_arguments.push_back(assignment);
   }
   return Status::ok();
+}
+
+FaultPlan effective_faults(const ScenarioSpec& spec, const RunRequest& request) {
+  FaultPlan plan = spec.faults;
+  for (const std::string& assignment : request.fault_arguments) (void)apply_fault(plan, assignment);
+  return plan;
 }
 
 SimConfig sim_config_for(const ScenarioSpec& spec, const RunRequest& request) {
@@ -111,8 +85,9 @@ SimConfig sim_config_for(const ScenarioSpec& spec, const RunRequest& request) {
   }
   config.kernel.latency_ns = spec.network.latency_us * 1000;
   config.limits.step_max = spec.sim.step_max;
-  config.kernel.faults = request.faults.network;
-  std::uint64_t stream = config.seed ^ 0x6661756c74ULL;  // the fault PRNG streams are apart from the schedule's
+  config.kernel.faults = effective_faults(spec, request).network;
+  std::uint64_t stream =
+      config.seed ^ 0x6661756c74ULL;  // the fault PRNG streams are apart from the schedule's
   config.kernel.fault_seed = sim::splitmix64(stream);
   return config;
 }
@@ -128,15 +103,16 @@ RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
   report.fault_arguments = request.fault_arguments;
   std::uint64_t stream = report.seed ^ 0x73797363616c6cULL;
   const std::uint64_t syscall_fault_seed = sim::splitmix64(stream);
+  const SyscallFaults syscall_faults = effective_faults(spec, request).syscalls;
   if (request.backend == "linux") {
     LinuxOs os;
-    FaultOs faulty(os, request.faults.syscalls, syscall_fault_seed);
-    report.observation = run_workload(request.faults.syscalls.any() ? static_cast<Os&>(faulty) : os, spec);
+    FaultOs faulty(os, syscall_faults, syscall_fault_seed);
+    report.observation = run_workload(syscall_faults.any() ? static_cast<Os&>(faulty) : os, spec);
   } else {
     SimOs os(sim_config_for(spec, request));
-    FaultOs faulty(os, request.faults.syscalls, syscall_fault_seed,
+    FaultOs faulty(os, syscall_faults, syscall_fault_seed,
                    [&os](std::string_view fault) { os.trace_fault(fault); });
-    Os& app_os = request.faults.syscalls.any() ? static_cast<Os&>(faulty) : os;
+    Os& app_os = syscall_faults.any() ? static_cast<Os&>(faulty) : os;
     Observation observation;
     report.sim = os.run([&] { observation = run_workload(app_os, spec); });
     report.observation = std::move(observation);
@@ -150,7 +126,8 @@ std::string reproduce_command(const ScenarioSpec& spec, const RunReport& report)
   std::string command = fmt::format("iosim run {}", spec.path.empty() ? spec.name : spec.path);
   for (const std::string& fault : report.fault_arguments) command += " --fault " + fault;
   if (report.backend != "sim") return command + " --backend " + report.backend;
-  if (!report.choices_path.empty()) return command + fmt::format(" --seed {} --choices {}", report.seed, report.choices_path);
+  if (!report.choices_path.empty())
+    return command + fmt::format(" --seed {} --choices {}", report.seed, report.choices_path);
   command += fmt::format(" --seed {} --strategy {}", report.seed, report.strategy);
   if (report.strategy == "pct") {
     command += fmt::format(" --pct-depth {} --pct-steps {}", report.strategy_options.pct_depth,
@@ -170,10 +147,12 @@ std::vector<std::string> RunReport::failed_checks() const {
 std::vector<std::string> compare_observations(const Observation& sim, const Observation& native) {
   std::vector<std::string> differences;
   if (sim.server_error != native.server_error) {
-    differences.push_back(fmt::format("server error: sim \"{}\", linux \"{}\"", sim.server_error, native.server_error));
+    differences.push_back(
+        fmt::format("server error: sim \"{}\", linux \"{}\"", sim.server_error, native.server_error));
   }
   if (sim.clients.size() != native.clients.size()) {
-    differences.push_back(fmt::format("clients: sim {}, linux {}", sim.clients.size(), native.clients.size()));
+    differences.push_back(
+        fmt::format("clients: sim {}, linux {}", sim.clients.size(), native.clients.size()));
     return differences;
   }
   for (std::size_t i = 0; i < sim.clients.size(); ++i) {
@@ -181,14 +160,16 @@ std::vector<std::string> compare_observations(const Observation& sim, const Obse
     const ClientReport& b = native.clients[i];
     const auto field = [&](std::string_view name, auto sim_value, auto native_value) {
       if (sim_value != native_value) {
-        differences.push_back(fmt::format("client-{} {}: sim {}, linux {}", a.client, name, sim_value, native_value));
+        differences.push_back(
+            fmt::format("client-{} {}: sim {}, linux {}", a.client, name, sim_value, native_value));
       }
     };
     field("connected", a.connected, b.connected);
     field("bytes_sent", a.bytes_sent, b.bytes_sent);
     field("bytes_received", a.bytes_received, b.bytes_received);
     field("echoed_in_order", a.echoed_in_order, b.echoed_in_order);
-    field("transcript_hash", fmt::format("{:016x}", a.transcript_hash), fmt::format("{:016x}", b.transcript_hash));
+    field("transcript_hash", fmt::format("{:016x}", a.transcript_hash),
+          fmt::format("{:016x}", b.transcript_hash));
     field("error", '"' + a.error + '"', '"' + b.error + '"');
   }
   return differences;

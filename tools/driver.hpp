@@ -8,39 +8,34 @@
 #include <string>
 #include <vector>
 
-#include "backends/fault/fault_os.hpp"
 #include "backends/sim/sim_os.hpp"
 #include "scenarios/checks.hpp"
+#include "scenarios/fault_plan.hpp"
 #include "scenarios/scenario.hpp"
 #include "scenarios/workload.hpp"
 
 namespace iosim {
 
-// Every fault a run may inject: at the syscall boundary (FaultOs, any backend) and in the simulated network.
-struct FaultPlan {
-  SyscallFaults syscalls;
-  kernel::network_faults network;
-  bool any() const { return syscalls.any() || network.any(); }
-};
-
-// Applies "name=value" (eintr=0.01, segment_split=0.5, jitter_us=200 ...) to `plan`; the error names the
-// fault and lists the known ones.
+// Applies "name=value" (eintr=0.01, segment_split=0.5, jitter_us=200 ...) to `plan`; the error starts with
+// "--fault name=value" and lists the known faults when the name is not one.
 Status apply_fault(FaultPlan& plan, const std::string& assignment);
-std::vector<std::string_view> fault_names();
-// Applies every "name=value" to request.faults and remembers them for reproduce lines.
+// Checks every "name=value" and keeps them in request.fault_arguments: they override the scenario's faults
+// and are repeated in reproduce lines.
 Status apply_faults(struct RunRequest& request, const std::vector<std::string>& assignments);
 
 struct RunRequest {
-  std::string backend = "sim";           // sim | linux
+  std::string backend = "sim";            // sim | linux
   std::optional<std::uint64_t> seed;      // default: the scenario's sim.seed
   std::optional<std::string> strategy;    // default: the scenario's sim.strategy
   bool capture_trace = false;             // keep every event, for --trace-out and --explain
   sim::StrategyOptions strategy_options;  // --pct-depth, --pct-steps
   std::optional<std::vector<std::uint32_t>> replay_choices;  // follow this choice log instead of a strategy
-  std::string choices_path;               // where replay_choices came from (for the reproduce line)
-  FaultPlan faults;
-  std::vector<std::string> fault_arguments;  // as given on the command line, for the reproduce line
+  std::string choices_path;                  // where replay_choices came from (for the reproduce line)
+  std::vector<std::string> fault_arguments;  // --fault NAME=VALUE, applied over the scenario's "faults"
 };
+
+// The faults a run injects: the scenario file's "faults", then each --fault over them.
+FaultPlan effective_faults(const ScenarioSpec& spec, const RunRequest& request);
 
 struct RunReport {
   std::string backend;

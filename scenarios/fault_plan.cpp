@@ -1,0 +1,68 @@
+// scenarios/fault_plan.cpp — the table of fault names behind FaultPlan, shared by scenario files and the CLI.
+#include "scenarios/fault_plan.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace iosim {
+namespace {
+
+struct FaultField {
+  std::string_view name;
+  double* (*field)(FaultPlan&);
+  std::string_view meaning;
+};
+
+const FaultField fault_fields[] = {
+    {"eintr", [](FaultPlan& p) { return &p.syscalls.eintr; }, "blocking calls return EINTR"},
+    {"spurious_eagain", [](FaultPlan& p) { return &p.syscalls.spurious_eagain; },
+     "non-blocking reads return EAGAIN"},
+    {"short_read", [](FaultPlan& p) { return &p.syscalls.short_read; }, "reads ask for 1..len bytes"},
+    {"short_write", [](FaultPlan& p) { return &p.syscalls.short_write; },
+     "non-blocking writes offer 1..len bytes"},
+    {"enobufs", [](FaultPlan& p) { return &p.syscalls.enobufs; }, "send fails with ENOBUFS"},
+    {"accept_aborted", [](FaultPlan& p) { return &p.syscalls.accept_aborted; },
+     "accept4 returns ECONNABORTED"},
+    {"segment_split", [](FaultPlan& p) { return &p.network.segment_split; },
+     "TCP segments are cut short (sim)"},
+    {"reset", [](FaultPlan& p) { return &p.network.reset; }, "a TCP segment resets the connection (sim)"},
+};
+
+constexpr std::string_view jitter_name = "jitter_us";
+
+}  // namespace
+
+std::vector<std::string_view> fault_names() {
+  std::vector<std::string_view> names;
+  for (const FaultField& field : fault_fields) names.push_back(field.name);
+  names.push_back(jitter_name);
+  return names;
+}
+
+std::string_view fault_meaning(std::string_view name) {
+  if (name == jitter_name) return "each TCP segment waits latency + a random 0..jitter_us (sim)";
+  for (const FaultField& field : fault_fields) {
+    if (field.name == name) return field.meaning;
+  }
+  return {};
+}
+
+Status set_fault(FaultPlan& plan, std::string_view name, double value) {
+  if (name == jitter_name) {
+    if (!(value >= 0 && value <= fault_jitter_us_max)) {
+      return Status::error(fmt::format("{} takes microseconds in 0..60000000, got {}", name, value));
+    }
+    plan.network.latency_jitter_ns = static_cast<std::int64_t>(value * 1000);
+    return Status::ok();
+  }
+  for (const FaultField& field : fault_fields) {
+    if (field.name != name) continue;
+    if (!(value >= 0 && value <= 1))
+      return Status::error(fmt::format("{} takes a probability in 0..1, got {}", name, value));
+    *field.field(plan) = value;
+    return Status::ok();
+  }
+  return Status::error(fmt::format("unknown fault '{}' (known: {})", name, fmt::join(fault_names(), ", ")));
+}
+
+}  // namespace iosim

@@ -1,0 +1,34 @@
+// scenarios/fault_plan.hpp — FaultPlan: every fault a run may inject, by name, with its probability. A
+// scenario file's "faults" object and the CLI's --fault NAME=P fill the same plan through set_fault, so both
+// accept the same names and values and reject the same mistakes.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "backends/fault/fault_os.hpp"
+#include "iosim/status.hpp"
+#include "kernel_model/kernel.hpp"
+
+namespace iosim {
+
+// At the syscall boundary (FaultOs, any backend) and in the simulated network (kernel_model, sim only).
+struct FaultPlan {
+  SyscallFaults syscalls;
+  kernel::network_faults network;
+  bool any() const { return syscalls.any() || network.any(); }
+};
+
+inline constexpr double fault_jitter_us_max = 60e6;
+
+// The fault names, in a fixed order: the probabilities, then jitter_us.
+std::vector<std::string_view> fault_names();
+// What the fault does, one line (for --help and `iosim list`); empty for an unknown name.
+std::string_view fault_meaning(std::string_view name);
+
+// Sets fault `name` to `value`: a probability in 0..1, or for jitter_us microseconds in 0..60000000. The
+// error says what was wrong without naming where the value came from (callers prefix "--fault x=y" or the
+// file and field).
+Status set_fault(FaultPlan& plan, std::string_view name, double value);
+
+}  // namespace iosim

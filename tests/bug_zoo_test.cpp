@@ -71,14 +71,17 @@ TEST_P(BugZooBuggy, FailsWithinItsDocumentedBudget) {
   ADD_FAILURE() << bug.scenario << " passed every seed in 1.." << bug.seed_budget << " with " << bug.strategy;
 }
 
-INSTANTIATE_TEST_SUITE_P(Bugs, BugZooBuggy,
-                         testing::Values(BuggyCase{"et_not_drained", "random", 10, 1, "all_tasks_finished"},
-                                         BuggyCase{"et_not_drained", "pct", 10, 1, "all_tasks_finished"},
-                                         BuggyCase{"lost_wakeup", "random", 100, 8, "all_tasks_finished"},
-                                         BuggyCase{"lost_wakeup", "pct", 100, 45, "all_tasks_finished"}),
-                         [](const testing::TestParamInfo<BuggyCase>& param_info) {
-                           return param_info.param.scenario + "_" + param_info.param.strategy;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Bugs, BugZooBuggy,
+    testing::Values(BuggyCase{"et_not_drained", "random", 10, 1, "all_tasks_finished"},
+                    BuggyCase{"et_not_drained", "pct", 10, 1, "all_tasks_finished"},
+                    BuggyCase{"lost_wakeup", "random", 100, 8, "all_tasks_finished"},
+                    BuggyCase{"lost_wakeup", "pct", 100, 45, "all_tasks_finished"},
+                    BuggyCase{"accept_after_rst", "random", 100, 10, "all_tasks_finished"},
+                    BuggyCase{"accept_after_rst", "pct", 1000, 234, "all_tasks_finished"}),
+    [](const testing::TestParamInfo<BuggyCase>& param_info) {
+      return param_info.param.scenario + "_" + param_info.param.strategy;
+    });
 
 class BugZooFixed : public testing::TestWithParam<std::string> {};
 
@@ -95,7 +98,9 @@ TEST_P(BugZooFixed, PassesEverySeed) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixed, BugZooFixed, testing::Values("et_not_drained_fixed", "lost_wakeup_fixed"));
+INSTANTIATE_TEST_SUITE_P(Fixed, BugZooFixed,
+                         testing::Values("et_not_drained_fixed", "lost_wakeup_fixed",
+                                         "accept_after_rst_fixed"));
 
 // --- shrink, end to end through the CLI: the shrunk .choices file replays to the same failure ---
 

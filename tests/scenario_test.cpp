@@ -47,7 +47,8 @@ const char* const bundled_apps[] = {"echo_blocking_threads",
                                     "echo_selectors",
                                     "lost_wakeup_pool",
                                     "reactor_echo",
-                                    "reactor_http"};
+                                    "reactor_http",
+                                    "select_prefork"};
 
 std::string source_dir() {
   const char* dir = std::getenv("IOSIM_SOURCE_DIR");
@@ -160,7 +161,7 @@ std::vector<BadFile> bad_files() {
        {": app: unknown app \"echo_epol\"",
         "known apps: echo_blocking_threads, echo_epoll_et, echo_epoll_exclusive, echo_epoll_lt, "
         "echo_epoll_oneshot_threads, echo_nonblocking_poll_loop, echo_poll, echo_select, echo_selectors, "
-        "lost_wakeup_pool, reactor_echo, reactor_http"}},
+        "lost_wakeup_pool, reactor_echo, reactor_http, select_prefork"}},
       {"MissingApp", "{\"name\": \"x\"}", {": app: missing", "known apps: echo_blocking_threads"}},
       {"AppNotAString", "{\"app\": 7}", {": app: expected a string, got 7"}},
       {"UnknownCheck",

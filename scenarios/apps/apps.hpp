@@ -18,5 +18,6 @@ AppInfo echo_selectors_app();
 AppInfo lost_wakeup_pool_app();  // bug zoo (scenarios/apps/bugs/)
 AppInfo reactor_echo_app();
 AppInfo reactor_http_app();
+AppInfo select_prefork_app();  // bug zoo (scenarios/apps/bugs/)
 
 }  // namespace iosim::servers

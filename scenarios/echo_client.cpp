@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace iosim {
@@ -153,8 +154,13 @@ void next_message(sim::Prng& prng, const WorkloadSpec& workload, std::vector<std
   const auto size =
       static_cast<std::size_t>(prng.between(workload.message_bytes_min, workload.message_bytes_max));
   message.resize(size);
+  // Each PRNG word gives the next 8 bytes, least significant first (a memcpy on little-endian hosts).
   for (std::size_t offset = 0; offset < size; offset += 8) {
     const std::uint64_t word = prng.next();
+    if (std::endian::native == std::endian::little && offset + 8 <= size) {
+      std::memcpy(message.data() + offset, &word, sizeof word);
+      continue;
+    }
     for (std::size_t byte = 0; byte < 8 && offset + byte < size; ++byte) {
       message[offset + byte] = static_cast<std::byte>(word >> (8 * byte));
     }

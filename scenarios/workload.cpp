@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <bit>
+#include <cstring>
+
 #include "scenarios/echo_client.hpp"
 #include "scenarios/http_client.hpp"
 #include "scenarios/registry.hpp"
@@ -11,6 +14,17 @@
 
 namespace iosim {
 namespace {
+
+// The 8 bytes at `bytes` as a little-endian word, on any host.
+std::uint64_t load_little_endian(const std::byte* bytes) {
+  std::uint64_t word = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&word, bytes, sizeof word);
+  } else {
+    for (int index = 7; index >= 0; --index) word = (word << 8) | static_cast<std::uint64_t>(bytes[index]);
+  }
+  return word;
+}
 
 // The server thread tells the driver its port (ready) or that it returned without one (failed early).
 // Guarded by `mutex`; `changed` is notified on every update.
@@ -115,11 +129,32 @@ Observation run_server_and_clients(Os& os, const ScenarioSpec& spec, const Clien
 
 }  // namespace
 
+void TranscriptHash::mix_word(std::uint64_t word) {
+  std::uint64_t mixed = state_ ^ word;
+  state_ = sim::splitmix64(mixed);
+}
+
 void TranscriptHash::add(std::span<const std::byte> bytes) {
-  for (std::byte byte : bytes) {
-    std::uint64_t mixed = state_ ^ static_cast<std::uint64_t>(byte);
-    state_ = sim::splitmix64(mixed);
+  std::size_t index = 0;
+  // Complete the word a previous call left partial, a byte at a time.
+  for (; index < bytes.size() && length_ % 8 != 0; ++index, ++length_) {
+    partial_word_ |= static_cast<std::uint64_t>(bytes[index]) << (8 * (length_ % 8));
+    if ((length_ + 1) % 8 == 0) {
+      mix_word(partial_word_);
+      partial_word_ = 0;
+    }
   }
+  for (; index + 8 <= bytes.size(); index += 8, length_ += 8)
+    mix_word(load_little_endian(bytes.data() + index));
+  for (; index < bytes.size(); ++index, ++length_) {
+    partial_word_ |= static_cast<std::uint64_t>(bytes[index]) << (8 * (length_ % 8));
+  }
+}
+
+std::uint64_t TranscriptHash::value() const {
+  std::uint64_t state = state_ ^ partial_word_;
+  state = sim::splitmix64(state) ^ length_;
+  return sim::splitmix64(state);
 }
 
 std::uint64_t client_seed(std::uint64_t workload_seed, int client) {

@@ -39,15 +39,20 @@ struct Observation {
   std::string summary() const;
 };
 
-// 64-bit hash of a byte stream, independent of how it was split into chunks (per-byte SplitMix64 mixing;
-// never std::hash, whose values differ between standard libraries).
+// 64-bit hash of a byte stream, independent of how it was split into chunks: SplitMix64 mixing of each
+// little-endian 8-byte word at stream offsets 0, 8, 16 ..., a partial last word carried between add() calls,
+// and the length at the end (never std::hash, whose values differ between standard libraries).
 class TranscriptHash {
  public:
   void add(std::span<const std::byte> bytes);
-  std::uint64_t value() const { return state_; }
+  std::uint64_t value() const;
 
  private:
+  void mix_word(std::uint64_t word);
+
   std::uint64_t state_ = 0x243f6a8885a308d3ULL;  // the first digits of pi: any fixed non-zero start
+  std::uint64_t partial_word_ = 0;               // the stream's bytes past its last whole word
+  std::uint64_t length_ = 0;                     // bytes added in all
 };
 
 // The Prng seed of one client: SplitMix64 of the workload seed, mixed with the client number. Depends on

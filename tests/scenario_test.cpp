@@ -514,14 +514,26 @@ TEST(Workload, MessagesDependOnlyOnSeedAndClient) {
 }
 
 TEST(Workload, TranscriptHashIgnoresChunking) {
-  std::vector<std::byte> bytes(1000);
+  std::vector<std::byte> bytes(1003);  // not a whole number of 8-byte words
   for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::byte>(i * 7);
-  TranscriptHash whole, pieces;
+  TranscriptHash whole;
   whole.add(bytes);
-  for (std::size_t i = 0; i < bytes.size(); i += 13) {
-    pieces.add(std::span<const std::byte>(bytes).subspan(i, std::min<std::size_t>(13, bytes.size() - i)));
+  for (std::size_t chunk = 1; chunk <= 17; ++chunk) {
+    TranscriptHash pieces;
+    for (std::size_t i = 0; i < bytes.size(); i += chunk) {
+      pieces.add(std::span<const std::byte>(bytes).subspan(i, std::min(chunk, bytes.size() - i)));
+    }
+    EXPECT_EQ(whole.value(), pieces.value()) << "chunks of " << chunk;
   }
-  EXPECT_EQ(whole.value(), pieces.value());
+  TranscriptHash changed_last_byte, one_more_zero;
+  std::vector<std::byte> other = bytes;
+  other.back() ^= std::byte{1};  // in the partial last word
+  changed_last_byte.add(other);
+  EXPECT_NE(changed_last_byte.value(), whole.value());
+  other = bytes;
+  other.push_back(std::byte{0});  // a zero byte still counts
+  one_more_zero.add(other);
+  EXPECT_NE(one_more_zero.value(), whole.value());
   TranscriptHash reordered;
   std::swap(bytes[0], bytes[1]);
   reordered.add(bytes);

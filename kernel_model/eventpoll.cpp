@@ -43,8 +43,9 @@ void wake_up_one(eventpoll& ep) {
   if (ep.wq.active()) __wake_up(ep.k.runtime(), ep.wq, 1, 1, nullptr);  // Linux wake_up(&ep->wq)
 }
 
-// iosim's ready-list length event (for the rdllist counter of `iosim trace --perfetto`): emitted only when the
-// length a task could observe changed, i.e. outside a transfer, where kernel code runs without scheduling points.
+// iosim's ready-list length event (for the rdllist counter of `iosim trace --perfetto`): emitted only when
+// the length a task could observe changed, i.e. outside a transfer, where kernel code runs without scheduling
+// points.
 void trace_rdllist_len(eventpoll& ep) {
   if (ep.rdllist.size() == ep.rdllist_len_traced) return;
   ep.rdllist_len_traced = ep.rdllist.size();
@@ -395,10 +396,10 @@ eventpoll::eventpoll(kernel& k_, std::uint32_t name_) : k(k_), name(name_) {
   const std::string base(k.trace().name(name));
   wq.name = k.intern(base + ".wq");
   poll_wait.name = k.intern(base + ".poll_wait");
-  names = {k.intern("ep.callback"), k.intern("ep.rdllist_add"), k.intern("ep.ovflist_add"),
-           k.intern("ep.deliver"),  k.intern("ep.requeue"),     k.intern("ep.disarm"),
-           k.intern("ep.not_ready"), k.intern("ep.insert"),     k.intern("ep.remove"),
-           k.intern("ep.modify"),   k.intern("ep.rdllist_len")};
+  names = {k.intern("ep.callback"),  k.intern("ep.rdllist_add"), k.intern("ep.ovflist_add"),
+           k.intern("ep.deliver"),   k.intern("ep.requeue"),     k.intern("ep.disarm"),
+           k.intern("ep.not_ready"), k.intern("ep.insert"),      k.intern("ep.remove"),
+           k.intern("ep.modify"),    k.intern("ep.rdllist_len")};
 }
 
 eventpoll::~eventpoll() {

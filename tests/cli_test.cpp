@@ -190,8 +190,9 @@ TEST(Cli, TracePerfettoWritesTheJsonAndSummarises) {
   const std::string path = (std::filesystem::temp_directory_path() / "iosim_cli_test_perfetto.json").string();
   const Outcome run = iosim("trace scenarios/echo_poll.json --seed 2 --perfetto " + path);
   ASSERT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_TRUE(std::regex_match(run.last_line(), std::regex("perfetto: [0-9]+ events, [0-9]+ tracks, [0-9]+ flows "
-                                                           "written to .*iosim_cli_test_perfetto.json .*")))
+  EXPECT_TRUE(
+      std::regex_match(run.last_line(), std::regex("perfetto: [0-9]+ events, [0-9]+ tracks, [0-9]+ flows "
+                                                   "written to .*iosim_cli_test_perfetto.json .*")))
       << run.last_line();
   EXPECT_NE(run.output.find("ui.perfetto.dev"), std::string::npos) << run.output;
   std::ifstream file(path);
@@ -201,11 +202,13 @@ TEST(Cli, TracePerfettoWritesTheJsonAndSummarises) {
 }
 
 TEST(Cli, TracePerfettoOfAFailingRunWritesTheJsonAndExitsOne) {
-  const std::string path = (std::filesystem::temp_directory_path() / "iosim_cli_test_perfetto_fail.json").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "iosim_cli_test_perfetto_fail.json").string();
   std::filesystem::remove(path);
   const Outcome run = iosim("trace scenarios/bugs/et_not_drained.json --perfetto " + path);
   EXPECT_EQ(run.exit_code, 1) << run.output;
-  EXPECT_NE(run.output.find("reproduce: iosim run scenarios/bugs/et_not_drained.json"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("reproduce: iosim run scenarios/bugs/et_not_drained.json"), std::string::npos)
+      << run.output;
   EXPECT_GT(std::filesystem::file_size(path), 1000u);
 }
 

@@ -20,7 +20,8 @@ const CLI::Validator seed_digits(
     "UINT64", "seed");
 
 bool is_command(const std::string& word) {
-  return word == "run" || word == "diff" || word == "list" || word == "explore" || word == "shrink" || word == "trace";
+  return word == "run" || word == "diff" || word == "list" || word == "explore" || word == "shrink" ||
+         word == "trace";
 }
 
 // "A..B" with A <= B, both unsigned 64-bit.
@@ -119,13 +120,17 @@ void add_shrink(CLI::App& app, iosim::cli::ShrinkOptions& options) {
 }
 
 void add_trace(CLI::App& app, iosim::cli::TraceOptions& options) {
-  CLI::App* trace = app.add_subcommand("trace", "Run a scenario on the simulator and export its trace for Perfetto");
+  CLI::App* trace =
+      app.add_subcommand("trace", "Run a scenario on the simulator and export its trace for Perfetto");
   trace->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
-  trace->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")->check(seed_digits);
+  trace->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")
+      ->check(seed_digits);
   add_strategy_options(trace, options.strategy, options.strategy_options);
-  trace->add_option("--choices", options.choices, "Replay a .choices file (from `iosim shrink`) instead of a strategy");
+  trace->add_option("--choices", options.choices,
+                    "Replay a .choices file (from `iosim shrink`) instead of a strategy");
   add_fault_option(trace, options.faults);
-  trace->add_option("--perfetto", options.perfetto, "Write Chrome/Perfetto trace-event JSON to this file")->required();
+  trace->add_option("--perfetto", options.perfetto, "Write Chrome/Perfetto trace-event JSON to this file")
+      ->required();
 }
 
 }  // namespace

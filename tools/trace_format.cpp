@@ -63,7 +63,8 @@ std::string describe(SimOs& os, const sim::TraceEvent& event) {
         return fmt::format("{} {} -> {}", object, kernel::tcp_state_name(static_cast<kernel::tcp_state>(event.arg0)),
                            kernel::tcp_state_name(static_cast<kernel::tcp_state>(event.arg1)));
       }
-      if (subject == "tcp.queues") return fmt::format("{} recv-Q {}, send-Q {}", object, event.arg0, event.arg1);
+      if (subject == "tcp.queues")
+        return fmt::format("{} recv-Q {}, send-Q {}", object, event.arg0, event.arg1);
       if (subject == "tcp.deliver") {
         return fmt::format("tcp.deliver {} segment {}, recv-Q {}", object, event.arg0, event.arg1);
       }

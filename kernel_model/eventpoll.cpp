@@ -43,10 +43,20 @@ void wake_up_one(eventpoll& ep) {
   if (ep.wq.active()) __wake_up(ep.k.runtime(), ep.wq, 1, 1, nullptr);  // Linux wake_up(&ep->wq)
 }
 
-// Linux list_add_tail(&epi->rdllink, &ep->rdllist) with the trace event iosim adds.
+// iosim's ready-list length event (for the rdllist counter of `iosim trace --perfetto`): emitted only when
+// the length a task could observe changed, i.e. outside a transfer, where kernel code runs without scheduling
+// points.
+void trace_rdllist_len(eventpoll& ep) {
+  if (ep.rdllist.size() == ep.rdllist_len_traced) return;
+  ep.rdllist_len_traced = ep.rdllist.size();
+  ep.k.trace_event(ep.names.rdllist_len, ep.name, static_cast<std::int64_t>(ep.rdllist_len_traced));
+}
+
+// Linux list_add_tail(&epi->rdllink, &ep->rdllist) with the trace events iosim adds.
 void ready_add_tail(eventpoll& ep, epitem& epi) {
   ep.rdllist.push_back(epi);
   ep.k.trace_event(ep.names.rdllist, epi.name, static_cast<std::int64_t>(epi.event.events));
+  trace_rdllist_len(ep);
 }
 
 // Linux ep_poll_callback: the wait-queue function every watched file's wake_up calls.
@@ -127,6 +137,7 @@ void ep_done_scan(eventpoll& ep, rdl_list& txlist) {
   ep.ovflist.clear();
   ep.ovflist_active = false;
   ep.rdllist.splice(ep.rdllist.begin(), txlist);  // items not transferred go back first
+  trace_rdllist_len(ep);
   if (!ep.rdllist.empty()) wake_up_one(ep);
 }
 
@@ -157,7 +168,10 @@ void ep_remove(eventpoll& ep, epitem& epi) {
   // Kernel code runs without scheduling points, so no transfer (ep_send_events) is in progress here and a
   // linked item is on rdllist, not on a transfer list.
   IOSIM_ASSERT(!ep.ovflist_active, "epitem removed during a transfer");
-  if (epi.linked()) ep.rdllist.erase(ep.rdllist.iterator_to(epi));
+  if (epi.linked()) {
+    ep.rdllist.erase(ep.rdllist.iterator_to(epi));
+    trace_rdllist_len(ep);
+  }
   --ep.k.epoll_watches;
   ep.rbr.erase({epi.filp->id(), epi.fd});  // destroys epi
 }
@@ -382,10 +396,10 @@ eventpoll::eventpoll(kernel& k_, std::uint32_t name_) : k(k_), name(name_) {
   const std::string base(k.trace().name(name));
   wq.name = k.intern(base + ".wq");
   poll_wait.name = k.intern(base + ".poll_wait");
-  names = {k.intern("ep.callback"), k.intern("ep.rdllist_add"), k.intern("ep.ovflist_add"),
-           k.intern("ep.deliver"),  k.intern("ep.requeue"),     k.intern("ep.disarm"),
-           k.intern("ep.not_ready"), k.intern("ep.insert"),     k.intern("ep.remove"),
-           k.intern("ep.modify")};
+  names = {k.intern("ep.callback"),  k.intern("ep.rdllist_add"), k.intern("ep.ovflist_add"),
+           k.intern("ep.deliver"),   k.intern("ep.requeue"),     k.intern("ep.disarm"),
+           k.intern("ep.not_ready"), k.intern("ep.insert"),      k.intern("ep.remove"),
+           k.intern("ep.modify"),    k.intern("ep.rdllist_len")};
 }
 
 eventpoll::~eventpoll() {

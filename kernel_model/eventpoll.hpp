@@ -50,11 +50,11 @@ struct epitem {
 
 using rdl_list = boost::intrusive::list<
     epitem, boost::intrusive::member_hook<epitem, rdllink_hook, &epitem::rdllink>,
-    boost::intrusive::constant_time_size<false>>;
+    boost::intrusive::constant_time_size<true>>;  // O(1) size() for the traced ready-list length
 
 // Trace names of epoll's inner steps (interned once per eventpoll).
 struct ep_trace_names {
-  std::uint32_t callback, rdllist, ovflist, deliver, requeue, disarm, not_ready, insert, remove, modify;
+  std::uint32_t callback, rdllist, ovflist, deliver, requeue, disarm, not_ready, insert, remove, modify, rdllist_len;
 };
 
 // Linux struct eventpoll. Items are ordered by (file creation number, fd), Linux's rbtree key.
@@ -74,6 +74,7 @@ struct eventpoll {
   int loop_check_depth = 0;
   file* owner = nullptr;         // the epoll file
   ep_trace_names names{};
+  std::size_t rdllist_len_traced = 0;  // the ready-list length the trace last reported (ep.rdllist_len)
 };
 
 // The epoll file (anon_inode "[eventpoll]").

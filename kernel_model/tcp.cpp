@@ -186,6 +186,7 @@ long tcp_socket::sendmsg(const void* buf, std::size_t len, int flags) {
     copied += chunk;
     net.tcp_push(*tcp);
   }
+  if (copied > 0) net.trace_queues(*tcp);
   if (copied > 0) return static_cast<long>(copied);
   // Linux sk_stream_error: a pending error beats EPIPE; EPIPE raises SIGPIPE unless MSG_NOSIGNAL.
   if (error == -E::PIPE) {
@@ -200,7 +201,10 @@ long tcp_socket::recv_copy(void* buf, std::size_t len, int flags, std::size_t* c
   const bool peek = (flags & MSG::PEEK) != 0;
   const std::size_t offset = peek ? *copied : 0;
   const std::size_t n = tcp->receive_queue.peek(static_cast<char*>(buf) + *copied, len - *copied, offset);
-  if (!peek) tcp->receive_queue.pop(n);
+  if (!peek && n > 0) {
+    tcp->receive_queue.pop(n);
+    k().net().trace_queues(*tcp);
+  }
   *copied += n;
   return static_cast<long>(n);
 }
@@ -338,6 +342,7 @@ void tcp_socket::release() {
   } else if (tp.state != TCP_CLOSE) {
     const bool data_was_unread = !tp.receive_queue.empty();
     tp.receive_queue.clear();
+    if (data_was_unread) net.trace_queues(tp);
     if (data_was_unread || (tp.linger_on && tp.linger_seconds == 0)) {
       // Unread data, or SO_LINGER {1, 0}: abort with a RST instead of a FIN.
       net.send_active_reset(tp);

@@ -138,6 +138,9 @@ class loopback_net {
   void release_sock(tcp_sock& sk);
 
   std::size_t live_socks() const { return socks_.size(); }
+  // iosim's queue event: tcp.queues (receive queue bytes, write queue bytes) after they changed, for the
+  // buffer counters of `iosim trace --perfetto`. Delivery reports itself (tcp.deliver).
+  void trace_queues(const tcp_sock& sk);
 
  private:
   struct segment;
@@ -164,7 +167,8 @@ class loopback_net {
   int next_ephemeral_;
   std::uint32_t name_fault_split_ = 0, name_fault_reset_ = 0;
   std::uint32_t name_syn_, name_synack_, name_data_, name_fin_, name_rst_, name_window_, name_state_,
-      name_time_wait_, name_syn_retry_, name_listen_drop_;
+      name_time_wait_, name_syn_retry_, name_listen_drop_, name_deliver_, name_queues_;
+  std::int64_t segment_sequence_ = 0;  // numbers every segment (tcp.data arg1 = tcp.deliver arg0): a flow id
 };
 
 }  // namespace iosim::kernel

@@ -11,6 +11,7 @@ namespace iosim::kernel {
 struct loopback_net::segment {
   enum class kind : std::uint8_t { data, fin, rst } type;
   std::string bytes;
+  std::int64_t sequence = 0;  // set by transmit
 };
 
 namespace {
@@ -38,6 +39,13 @@ loopback_net::loopback_net(kernel& k) : k_(k), next_ephemeral_(k.config().epheme
   name_time_wait_ = k.intern("tcp.time_wait_expired");
   name_syn_retry_ = k.intern("tcp.syn_retransmit");
   name_listen_drop_ = k.intern("tcp.listen_overflow");
+  name_deliver_ = k.intern("tcp.deliver");
+  name_queues_ = k.intern("tcp.queues");
+}
+
+void loopback_net::trace_queues(const tcp_sock& sk) {
+  k_.trace_event(name_queues_, sk.name, static_cast<std::int64_t>(sk.receive_queue.size()),
+                 static_cast<std::int64_t>(sk.write_queue.size()));
 }
 
 loopback_net::~loopback_net() = default;
@@ -151,7 +159,8 @@ void loopback_net::maybe_destroy(tcp_sock& sk) {
 void loopback_net::transmit(tcp_sock& from, segment seg) {
   const std::uint32_t what =
       seg.type == segment::kind::data ? name_data_ : (seg.type == segment::kind::fin ? name_fin_ : name_rst_);
-  k_.trace_event(what, from.name, static_cast<std::int64_t>(seg.bytes.size()));
+  seg.sequence = ++segment_sequence_;
+  k_.trace_event(what, from.name, static_cast<std::int64_t>(seg.bytes.size()), seg.sequence);
   std::weak_ptr<tcp_sock> to = from.peer;
   std::weak_ptr<tcp_sock> self = from.weak_from_this();
   auto arrive = [this, to, self, seg = std::move(seg)]() mutable { deliver(to, self, std::move(seg)); };
@@ -210,6 +219,7 @@ void loopback_net::send_active_reset(tcp_sock& sk) {
   if (!sk.peer.expired()) transmit(sk, segment{segment::kind::rst, {}});
   sk.write_queue.clear();
   sk.snd_nxt = 0;
+  trace_queues(sk);
   sk.peer.reset();
   tcp_done(sk);
 }
@@ -256,6 +266,7 @@ void loopback_net::on_data(tcp_sock& to, tcp_sock* from, const segment& seg) {
     to.sk_err = E::CONNRESET;
     to.write_queue.clear();
     to.snd_nxt = 0;
+    trace_queues(to);
     to.peer.reset();
     tcp_done(to);
     if (!dead) wake_up_poll(k_.runtime(), to.wq, POLL::ERR);  // sk_error_report
@@ -267,6 +278,9 @@ void loopback_net::on_data(tcp_sock& to, tcp_sock* from, const segment& seg) {
   }
   if (to.state == TCP_TIME_WAIT) return;
   to.receive_queue.push(seg.bytes.data(), seg.bytes.size());
+  // One event for both ends: the receiver's queue grows, the sender's write queue shrinks by the segment (the
+  // ACK below); tcp.data with the same sequence number named the sender and the size.
+  k_.trace_event(name_deliver_, to.name, seg.sequence, static_cast<std::int64_t>(to.receive_queue.size()));
   if (from) {  // the ACK: the sender frees what was delivered (Linux tcp_clean_rtx_queue)
     from->write_queue.pop(seg.bytes.size());
     from->snd_nxt -= std::min(from->snd_nxt, seg.bytes.size());
@@ -338,6 +352,7 @@ void loopback_net::on_reset(tcp_sock& sk) {
   sk.sk_err = error;
   sk.write_queue.clear();
   sk.snd_nxt = 0;
+  trace_queues(sk);
   sk.peer.reset();
   const bool dead = sk.dead;
   auto keep = sk.shared_from_this();
@@ -483,6 +498,7 @@ void loopback_net::tcp_disconnect(tcp_sock& sk) {
   sk.receive_queue.clear();
   sk.write_queue.clear();
   sk.snd_nxt = 0;
+  trace_queues(sk);
   sk.fin_queued = sk.fin_sent = false;
   sk.peer.reset();
   sk.remote = {};

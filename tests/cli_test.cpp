@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <string>
 
@@ -185,6 +186,32 @@ TEST(Cli, TraceOutWritesJsonLines) {
   EXPECT_NE(event.find("\"kind\":\"task_spawn\""), std::string::npos) << event;
 }
 
+TEST(Cli, TracePerfettoWritesTheJsonAndSummarises) {
+  const std::string path = (std::filesystem::temp_directory_path() / "iosim_cli_test_perfetto.json").string();
+  const Outcome run = iosim("trace scenarios/echo_poll.json --seed 2 --perfetto " + path);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(
+      std::regex_match(run.last_line(), std::regex("perfetto: [0-9]+ events, [0-9]+ tracks, [0-9]+ flows "
+                                                   "written to .*iosim_cli_test_perfetto.json .*")))
+      << run.last_line();
+  EXPECT_NE(run.output.find("ui.perfetto.dev"), std::string::npos) << run.output;
+  std::ifstream file(path);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.rfind("{\"displayTimeUnit\":\"ns\"", 0), 0u) << text.substr(0, 80);
+  EXPECT_NE(text.find("\"traceEvents\":["), std::string::npos);
+}
+
+TEST(Cli, TracePerfettoOfAFailingRunWritesTheJsonAndExitsOne) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "iosim_cli_test_perfetto_fail.json").string();
+  std::filesystem::remove(path);
+  const Outcome run = iosim("trace scenarios/bugs/et_not_drained.json --perfetto " + path);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("reproduce: iosim run scenarios/bugs/et_not_drained.json"), std::string::npos)
+      << run.output;
+  EXPECT_GT(std::filesystem::file_size(path), 1000u);
+}
+
 struct BadInput {
   const char* name;
   std::string arguments;
@@ -236,6 +263,10 @@ INSTANTIATE_TEST_SUITE_P(
                  "run scenarios/echo_poll.json --choices " + write_temp("garbage.choices", "junk\n"),
                  "garbage.choices:1:"},
         BadInput{"PctDepthZero", "run scenarios/echo_poll.json --strategy pct --pct-depth 0", "--pct-depth"},
+        BadInput{"PerfettoUnwritable", "trace scenarios/echo_poll.json --perfetto /nonexistent/dir/t.json",
+                 "/nonexistent/dir/t.json"},
+        BadInput{"PerfettoMissing", "trace scenarios/echo_poll.json", "--perfetto"},
+        BadInput{"TraceMissingScenario", "trace scenarios/nope.json --perfetto /tmp/x.json", "nope.json"},
         BadInput{"ExplainOnLinux", "run scenarios/echo_poll.json --backend linux --explain",
                  "--backend sim"}),
     [](const ::testing::TestParamInfo<BadInput>& test) { return test.param.name; });

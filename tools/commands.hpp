@@ -61,4 +61,15 @@ struct ShrinkOptions {
 };
 int shrink_command(const ShrinkOptions& options);
 
+struct TraceOptions {
+  std::string scenario;
+  std::optional<std::uint64_t> seed;
+  std::optional<std::string> strategy;
+  sim::StrategyOptions strategy_options;
+  std::string choices;  // replay this .choices file
+  std::vector<std::string> faults;
+  std::string perfetto;  // where the trace-event JSON goes
+};
+int trace_command(const TraceOptions& options);  // tools/trace_command.cpp
+
 }  // namespace iosim::cli

@@ -20,7 +20,8 @@ const CLI::Validator seed_digits(
     "UINT64", "seed");
 
 bool is_command(const std::string& word) {
-  return word == "run" || word == "diff" || word == "list" || word == "explore" || word == "shrink";
+  return word == "run" || word == "diff" || word == "list" || word == "explore" || word == "shrink" ||
+         word == "trace";
 }
 
 // "A..B" with A <= B, both unsigned 64-bit.
@@ -118,6 +119,20 @@ void add_shrink(CLI::App& app, iosim::cli::ShrinkOptions& options) {
       ->capture_default_str();
 }
 
+void add_trace(CLI::App& app, iosim::cli::TraceOptions& options) {
+  CLI::App* trace =
+      app.add_subcommand("trace", "Run a scenario on the simulator and export its trace for Perfetto");
+  trace->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
+  trace->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")
+      ->check(seed_digits);
+  add_strategy_options(trace, options.strategy, options.strategy_options);
+  trace->add_option("--choices", options.choices,
+                    "Replay a .choices file (from `iosim shrink`) instead of a strategy");
+  add_fault_option(trace, options.faults);
+  trace->add_option("--perfetto", options.perfetto, "Write Chrome/Perfetto trace-event JSON to this file")
+      ->required();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,6 +148,8 @@ int main(int argc, char** argv) {
   add_explore(app, explore_options, seeds_text, shard_text);
   iosim::cli::ShrinkOptions shrink_options;
   add_shrink(app, shrink_options);
+  iosim::cli::TraceOptions trace_options;
+  add_trace(app, trace_options);
   app.add_subcommand("list", "List the bundled applications and scenario files");
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
     std::fprintf(stderr, "iosim: unknown command '%s' (commands: run, diff, list)\nRun 'iosim --help' for usage.\n",
@@ -163,5 +180,6 @@ int main(int argc, char** argv) {
     return iosim::cli::explore_command(explore_options);
   }
   if (app.got_subcommand("shrink")) return iosim::cli::shrink_command(shrink_options);
+  if (app.got_subcommand("trace")) return iosim::cli::trace_command(trace_options);
   return iosim::cli::list_command();
 }

@@ -63,6 +63,11 @@ std::string describe(SimOs& os, const sim::TraceEvent& event) {
         return fmt::format("{} {} -> {}", object, kernel::tcp_state_name(static_cast<kernel::tcp_state>(event.arg0)),
                            kernel::tcp_state_name(static_cast<kernel::tcp_state>(event.arg1)));
       }
+      if (subject == "tcp.queues")
+        return fmt::format("{} recv-Q {}, send-Q {}", object, event.arg0, event.arg1);
+      if (subject == "tcp.deliver") {
+        return fmt::format("tcp.deliver {} segment {}, recv-Q {}", object, event.arg0, event.arg1);
+      }
       return fmt::format("{} {} {}", subject, object, event.arg0);
     case sim::EventKind::fault: return fmt::format("fault {} {}", subject, object);
     case sim::EventKind::note: return std::string(subject);
@@ -71,6 +76,10 @@ std::string describe(SimOs& os, const sim::TraceEvent& event) {
 }
 
 }  // namespace
+
+std::string format_call(SimOs& os, std::string_view call, std::int64_t arg0, std::int64_t arg1) {
+  return call_text(os, call, arg0, arg1);
+}
 
 std::string format_event(SimOs& os, const sim::TraceEvent& event) {
   return fmt::format("{:>12.3f}us {:<10} {}", static_cast<double>(event.time_ns) / 1000.0, task_label(os, event.task),

@@ -16,6 +16,9 @@ std::string format_event(SimOs& os, const sim::TraceEvent& event);
 // The first line_max lines of a readable timeline: calls that return at once are folded into one line.
 std::vector<std::string> format_timeline(SimOs& os, std::size_t line_max);
 
+// "recv(fd=5, len=4096)": a syscall event's name with its two arguments labelled (SimOs::enter passes them).
+std::string format_call(SimOs& os, std::string_view call, std::int64_t arg0, std::int64_t arg1);
+
 // One JSON object per line: {"t_ns":..,"task":"client-1","kind":"sys_exit","name":"recv","object":"",
 // "arg0":4096,"arg1":0}. The first line is a header naming the format version.
 void write_trace_jsonl(std::ostream& out, SimOs& os);

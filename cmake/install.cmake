@@ -1,0 +1,22 @@
+# cmake/install.cmake — install rules and the exported CMake package: public headers (include/iosim/), the
+# static libraries behind iosim::iosim and iosim::testing, and iosimConfig.cmake + iosimConfigVersion.cmake.
+include(CMakePackageConfigHelpers)
+
+set(IOSIM_EXPORTED_TARGETS iosim_sim iosim_kernel iosim_backend_sim iosim_world)
+set(IOSIM_EXPORT_TESTING FALSE)
+if(TARGET iosim_testing)
+  list(APPEND IOSIM_EXPORTED_TARGETS iosim_testing)
+  set(IOSIM_EXPORT_TESTING TRUE)
+endif()
+set(IOSIM_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/iosim)
+
+install(TARGETS ${IOSIM_EXPORTED_TARGETS} EXPORT iosimTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/iosim DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT iosimTargets NAMESPACE iosim:: DESTINATION ${IOSIM_CMAKE_DIR})
+
+configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/iosimConfig.cmake.in
+                              ${CMAKE_CURRENT_BINARY_DIR}/iosimConfig.cmake INSTALL_DESTINATION ${IOSIM_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/iosimConfigVersion.cmake
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/iosimConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/iosimConfigVersion.cmake
+        DESTINATION ${IOSIM_CMAKE_DIR})

@@ -1,0 +1,65 @@
+// include/iosim/sim.hpp — run application code in one simulated world: a seed and a strategy in, the outcome
+// (completed, deadlock, limit, failed task), the trace-hash and the step count out. IOSIM_TEST builds on it.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "iosim/os.hpp"
+
+namespace iosim {
+
+// How one world runs. The same config and the same code give the same run, bit for bit.
+struct WorldConfig {
+  std::uint64_t seed = 1;
+  std::string strategy = "random";              // random | rr | pct (see is_strategy_name)
+  int pct_depth = 3;                            // pct: the bug depth it aims at
+  std::uint64_t pct_steps = 10'000;             // pct: the expected number of choice points of a run
+  std::int64_t latency_ns = 0;                  // one-way loopback delay of every TCP segment
+  std::uint64_t step_max = 20'000'000;          // scheduling points before the run is called a livelock
+  std::int64_t time_max_ns = 3600'000'000'000;  // virtual time before the run is stopped
+};
+
+// A task that had not finished when the world stopped, and what it waited on.
+struct WorldTask {
+  std::string name;     // "main" or the name given to Os::thread_create
+  std::string channel;  // e.g. "accept4 sk_sleep(...)", "join(client-1)"
+};
+
+struct WorldResult {
+  enum class Outcome { completed, deadlock, step_limit, time_limit, task_failed };
+  Outcome outcome = Outcome::completed;
+  std::string failure;             // task_failed: which task threw what
+  std::exception_ptr exception;    // what the first task threw (null if it returned or another task failed)
+  std::vector<WorldTask> blocked;  // every unfinished task when the world stopped
+  std::uint64_t seed = 0;
+  std::string strategy;
+  std::uint64_t steps = 0;       // scheduling points
+  std::uint64_t choices = 0;     // points where the strategy picked among two or more tasks
+  std::int64_t end_time_ns = 0;  // virtual time when the world stopped
+  std::uint64_t trace_hash = 0;  // identifies the run: the same config and code give the same hash
+  std::uint64_t event_count = 0;
+
+  bool passed() const { return outcome == Outcome::completed; }
+  // One line: "deadlock after 120 steps at 0.052 ms virtual; blocked: server in accept4 ..., main in
+  // join(...)".
+  std::string summary() const;
+  std::string trace_hash_hex() const;  // 16 hex digits, as `iosim run` prints it
+};
+
+std::string_view outcome_name(WorldResult::Outcome outcome);
+// True for the strategy names run_world accepts: "random", "rr", "pct".
+bool is_strategy_name(std::string_view name);
+
+// Runs `body` as the first task ("main") of a new simulated world (its Os is a SimOs), with everything it
+// starts, until every task has returned or the world stops (deadlock, step or time limit, an exception in a
+// task). Tasks left unfinished are unwound before run_world returns. An exception thrown by `body` stops the
+// world; it is caught and handed back in WorldResult::exception (rethrow it to pass it on). Precondition:
+// is_strategy_name(strategy).
+WorldResult run_world(const WorldConfig& config, const std::function<void(Os&)>& body);
+
+}  // namespace iosim

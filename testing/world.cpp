@@ -1,0 +1,117 @@
+// testing/world.cpp — include/iosim/sim.hpp on SimOs: one world per call, its outcome translated into the
+// public WorldResult (no sim/ or kernel_model/ type leaks into the public header).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/context/fiber.hpp>
+
+#include "backends/sim/sim_os.hpp"
+#include "iosim/assert.hpp"
+#include "iosim/sim.hpp"
+
+namespace iosim {
+namespace {
+
+SimConfig sim_config(const WorldConfig& config) {
+  SimConfig sim;
+  sim.seed = config.seed;
+  sim.strategy = config.strategy;
+  sim.strategy_options.pct_depth = config.pct_depth;
+  sim.strategy_options.pct_steps = config.pct_steps;
+  sim.kernel.latency_ns = config.latency_ns;
+  sim.limits.step_max = config.step_max;
+  sim.limits.time_max_ns = config.time_max_ns;
+  return sim;
+}
+
+WorldResult::Outcome public_outcome(sim::RunResult::Outcome outcome) {
+  using From = sim::RunResult::Outcome;
+  using To = WorldResult::Outcome;
+  switch (outcome) {
+    case From::completed:
+      return To::completed;
+    case From::deadlock:
+      return To::deadlock;
+    case From::step_limit:
+      return To::step_limit;
+    case From::time_limit:
+      return To::time_limit;
+    case From::task_failed:
+      return To::task_failed;
+  }
+  return To::task_failed;
+}
+
+}  // namespace
+
+std::string_view outcome_name(WorldResult::Outcome outcome) {
+  switch (outcome) {
+    case WorldResult::Outcome::completed:
+      return "completed";
+    case WorldResult::Outcome::deadlock:
+      return "deadlock";
+    case WorldResult::Outcome::step_limit:
+      return "step_limit";
+    case WorldResult::Outcome::time_limit:
+      return "time_limit";
+    case WorldResult::Outcome::task_failed:
+      return "task_failed";
+  }
+  return "unknown";
+}
+
+bool is_strategy_name(std::string_view name) {
+  return std::ranges::find(sim::strategy_names, name) != std::end(sim::strategy_names);
+}
+
+std::string WorldResult::trace_hash_hex() const {
+  return fmt::format("{:016x}", trace_hash);
+}
+
+std::string WorldResult::summary() const {
+  std::string text = fmt::format("{} after {} steps at {:.3f} ms virtual", outcome_name(outcome), steps,
+                                 static_cast<double>(end_time_ns) / 1e6);
+  if (!failure.empty()) text += "; " + failure;
+  if (!blocked.empty()) {
+    text += "; unfinished:";
+    for (std::size_t i = 0; i < blocked.size(); ++i) {
+      text += fmt::format("{} {} in {}", i == 0 ? "" : ",", blocked[i].name, blocked[i].channel);
+    }
+  }
+  return text;
+}
+
+WorldResult run_world(const WorldConfig& config, const std::function<void(Os&)>& body) {
+  IOSIM_ASSERT(is_strategy_name(config.strategy),
+               "run_world: unknown strategy (check is_strategy_name first)");
+  set_assert_context(fmt::format("seed {}, strategy {}", config.seed, config.strategy));
+  SimOs os(sim_config(config));
+  WorldResult result;
+  const SimOutcome outcome = os.run([&] {
+    try {
+      body(os);
+    } catch (const sim::TaskKilled&) {
+      throw;  // teardown unwinding, not a failure of main
+    } catch (const boost::context::detail::forced_unwind&) {
+      throw;
+    } catch (...) {
+      result.exception = std::current_exception();
+      throw;  // the scheduler stops the world with task_failed and names the exception
+    }
+  });
+  set_assert_context("");
+  result.outcome = public_outcome(outcome.run.outcome);
+  result.failure = outcome.run.failure;
+  for (const sim::BlockedTask& task : outcome.run.blocked)
+    result.blocked.push_back({task.name, task.channel});
+  result.seed = config.seed;
+  result.strategy = config.strategy;
+  result.steps = outcome.run.steps;
+  result.choices = outcome.choices.size();
+  result.end_time_ns = outcome.run.end_time_ns;
+  result.trace_hash = outcome.trace_hash;
+  result.event_count = outcome.event_count;
+  return result;
+}
+
+}  // namespace iosim

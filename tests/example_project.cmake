@@ -1,0 +1,23 @@
+# tests/example_project.cmake — ctest's example_echo_server: install iosim to a staging prefix under the build
+# directory, configure examples/echo_server against it with find_package(iosim), build it and run its tests.
+# Run as: cmake -DIOSIM_SOURCE_DIR=.. -DIOSIM_BINARY_DIR=.. -DGENERATOR=.. -DCXX=.. [-DLAUNCHER=..] -P this file
+set(work ${IOSIM_BINARY_DIR}/example)
+set(stage ${work}/stage)
+
+function(step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "example_echo_server: ${what} failed (${status}): ${ARGN}")
+  endif()
+endfunction()
+
+file(REMOVE_RECURSE ${stage})
+step("installing iosim to ${stage}" ${CMAKE_COMMAND} --install ${IOSIM_BINARY_DIR} --prefix ${stage})
+set(configure_args -S ${IOSIM_SOURCE_DIR}/examples/echo_server -B ${work}/build -G ${GENERATOR}
+    -DCMAKE_PREFIX_PATH=${stage} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
+if(LAUNCHER)
+  list(APPEND configure_args -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
+endif()
+step("configuring the example against the installed package" ${CMAKE_COMMAND} ${configure_args})
+step("building the example" ${CMAKE_COMMAND} --build ${work}/build)
+step("running the example's tests" ${CMAKE_CTEST_COMMAND} --test-dir ${work}/build --output-on-failure)

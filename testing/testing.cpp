@@ -94,6 +94,12 @@ std::string strategy_prefix() {
   return strategy ? fmt::format("IOSIM_STRATEGY={} ", *strategy) : "";
 }
 
+// "IOSIM_SEED=17 [IOSIM_STRATEGY=pct ]./my_tests --gtest_filter=Suite.Name": runs this test at this seed
+// only.
+std::string reproduce_line(std::uint64_t seed) {
+  return fmt::format("IOSIM_SEED={} {}{}{}", seed, strategy_prefix(), program_name(), gtest_filter());
+}
+
 // The index of the next gtest part result of the current test, so a seed's own failures can be told apart.
 int part_count() {
   const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -168,14 +174,14 @@ SeedsReport run_seeds(const Settings& settings, const std::function<void(Os&)>& 
   for (std::uint64_t i = 0; i < plan.count; ++i) {
     WorldConfig world = plan.world;
     world.seed = plan.first + i;
+    world.reproduce = reproduce_line(world.seed);
     const int first_part = part_count();
     WorldResult result = run_in_world(world, body);
     ++report.seeds_run;
     const bool gtest_failed = failed_since(first_part);
     if (result.passed() && !gtest_failed) continue;
     report.failed = true;
-    report.reproduce =
-        fmt::format("IOSIM_SEED={} {}{}{}", world.seed, strategy_prefix(), program_name(), gtest_filter());
+    report.reproduce = world.reproduce;
     result.exception = nullptr;  // reported through the world's failure text
     report.failing = std::move(result);
     ADD_FAILURE() << failure_report(report, plan, gtest_failed);

@@ -84,7 +84,8 @@ std::string WorldResult::summary() const {
 WorldResult run_world(const WorldConfig& config, const std::function<void(Os&)>& body) {
   IOSIM_ASSERT(is_strategy_name(config.strategy),
                "run_world: unknown strategy (check is_strategy_name first)");
-  set_assert_context(fmt::format("seed {}, strategy {}", config.seed, config.strategy));
+  set_assert_context(fmt::format("seed {}, strategy {}{}", config.seed, config.strategy,
+                                 config.reproduce.empty() ? "" : "; reproduce: " + config.reproduce));
   SimOs os(sim_config(config));
   WorldResult result;
   const SimOutcome outcome = os.run([&] {

@@ -57,6 +57,12 @@ IOSIM_TEST(FatalInThread, StopsTheWorld) {
   worker->join();
 }
 
+// A programmer error the simulator asserts on (a Thread destroyed without join) stops the process; the
+// assertion's message must still say how to replay the run.
+IOSIM_TEST(ProgrammerError, ThreadNotJoined) {
+  auto forgotten = os.thread_create("forgotten", [] {});
+}
+
 // The lost update again as a property: it needs at least one increment (the input) and a bad interleaving
 // (the seed); rapidcheck shrinks both.
 TEST(LostUpdateProperty, CounterIsExact) {

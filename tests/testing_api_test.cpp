@@ -229,6 +229,17 @@ TEST(FailureReport, AFatalFailureInAThreadStopsTheWorld) {
   EXPECT_NE(output.text.find("task worker threw: fatal failure at"), std::string::npos) << output.text;
 }
 
+TEST(FailureReport, AnAssertionThatStopsTheProcessSaysHowToReplay) {
+  const Output output = run("", "ProgrammerError.ThreadNotJoined");
+  EXPECT_NE(output.exit_code, 0) << output.text;
+  EXPECT_NE(output.text.find("iosim::Thread destroyed without join()"), std::string::npos) << output.text;
+  EXPECT_NE(
+      output.text.find("while running seed 1, strategy random; reproduce: IOSIM_SEED=1 " +
+                       std::string(IOSIM_FAILURES_PATH) + " --gtest_filter=ProgrammerError.ThreadNotJoined"),
+      std::string::npos)
+      << output.text;
+}
+
 TEST(FailureReport, TheStrategyComesFromTheEnvironmentAndIsChecked) {
   const Output rr = run("IOSIM_STRATEGY=rr", "LostUpdate.CounterIsExact");
   EXPECT_NE(rr.text.find("(strategy rr;"), std::string::npos) << rr.text;

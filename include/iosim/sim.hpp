@@ -22,6 +22,8 @@ struct WorldConfig {
   std::int64_t latency_ns = 0;                  // one-way loopback delay of every TCP segment
   std::uint64_t step_max = 20'000'000;          // scheduling points before the run is called a livelock
   std::int64_t time_max_ns = 3600'000'000'000;  // virtual time before the run is stopped
+  std::string
+      reproduce;  // how to replay this run; an IOSIM_ASSERT that stops the process prints it with the seed
 };
 
 // A task that had not finished when the world stopped, and what it waited on.

@@ -95,8 +95,8 @@ std::vector<ClientOutcome> run_clients(Os& os, int clients, const ClientMain& cl
   return outcomes;
 }
 
-// The server app in thread "server", then the clients once it listens, then the joins.
-Observation run_server_and_clients(Os& os, const ScenarioSpec& spec, const ClientMain& client_main) {
+// The server app in thread "server" (on `server_os`), then the clients once it listens, then the joins.
+Observation run_server_and_clients(Os& os, Os& server_os, const ScenarioSpec& spec, const ClientMain& client_main) {
   Observation observation;
   const AppInfo* app = find_app(spec.app);
   if (app == nullptr) {
@@ -104,12 +104,12 @@ Observation run_server_and_clients(Os& os, const ScenarioSpec& spec, const Clien
     return observation;
   }
   ServerRendezvous rendezvous{os.mutex_create(), os.condvar_create()};
-  AppContext context{os,
+  AppContext context{server_os,
                      spec.params,
                      workload_connections(spec.workload),
                      [&rendezvous](std::uint16_t port) { announce(rendezvous, true, port); },
                      {}};
-  auto server = os.thread_create("server", [app, &context, &rendezvous] {
+  auto server = server_os.thread_create("server", [app, &context, &rendezvous] {
     app->main(context);
     announce(rendezvous, false, 0);
   });
@@ -196,10 +196,12 @@ std::uint64_t expected_bytes_received(const WorkloadSpec& workload, int client) 
   return bytes;
 }
 
-Observation run_echo_workload(Os& os, const ScenarioSpec& spec) {
+Observation run_echo_workload(Os& os, const ScenarioSpec& spec) { return run_echo_workload(os, os, spec); }
+
+Observation run_echo_workload(Os& os, Os& server_os, const ScenarioSpec& spec) {
   const WorkloadSpec& workload = spec.workload;
   Observation observation =
-      run_server_and_clients(os, spec, [&workload](Os& client_os, std::uint16_t port, int client) {
+      run_server_and_clients(os, server_os, spec, [&workload](Os& client_os, std::uint16_t port, int client) {
         ClientReport report = run_echo_client(client_os, workload, port, client);
         const int missing = report.connected ? 0 : 1;
         return ClientOutcome{std::move(report), missing};
@@ -208,11 +210,13 @@ Observation run_echo_workload(Os& os, const ScenarioSpec& spec) {
   return observation;
 }
 
-Observation run_workload(Os& os, const ScenarioSpec& spec) {
-  if (spec.workload.kind == WorkloadKind::echo) return run_echo_workload(os, spec);
+Observation run_workload(Os& os, const ScenarioSpec& spec) { return run_workload(os, os, spec); }
+
+Observation run_workload(Os& os, Os& server_os, const ScenarioSpec& spec) {
+  if (spec.workload.kind == WorkloadKind::echo) return run_echo_workload(os, server_os, spec);
   const WorkloadSpec& workload = spec.workload;
   Observation observation =
-      run_server_and_clients(os, spec, [&workload](Os& client_os, std::uint16_t port, int client) {
+      run_server_and_clients(os, server_os, spec, [&workload](Os& client_os, std::uint16_t port, int client) {
         HttpClientOutcome outcome = run_http_client(client_os, workload, port, client);
         return ClientOutcome{std::move(outcome.report), workload.requests - outcome.connections_made};
       });

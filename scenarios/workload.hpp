@@ -71,5 +71,9 @@ std::uint64_t expected_bytes_received(const WorkloadSpec& workload, int client);
 Observation run_workload(Os& os, const ScenarioSpec& spec);
 // The same, for callers that know the workload is an echo workload (the kind is not consulted).
 Observation run_echo_workload(Os& os, const ScenarioSpec& spec);
+// The same with the server app on `server_os` (a decorator over `os`, such as RecordingOs) and the clients
+// and the driver's own synchronisation on `os`.
+Observation run_workload(Os& os, Os& server_os, const ScenarioSpec& spec);
+Observation run_echo_workload(Os& os, Os& server_os, const ScenarioSpec& spec);
 
 }  // namespace iosim

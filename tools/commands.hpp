@@ -72,4 +72,21 @@ struct TraceOptions {
 };
 int trace_command(const TraceOptions& options);  // tools/trace_command.cpp
 
+// iosim record SCENARIO --backend linux|sim -o F.iotrace (tools/record_command.cpp)
+struct RecordOptions {
+  std::string scenario;
+  std::string backend = "linux";
+  std::string output;
+  std::optional<std::uint64_t> seed;  // sim: the schedule seed
+};
+int record_command(const RecordOptions& options);
+
+// iosim replay F.iotrace [--seed N] [--record-out G.iotrace] (tools/record_command.cpp)
+struct ReplayCommandOptions {
+  std::string path;
+  std::optional<std::uint64_t> seed;  // default: the recording's seed
+  std::string record_out;             // also write the replayed server's view here
+};
+int replay_command(const ReplayCommandOptions& options);
+
 }  // namespace iosim::cli

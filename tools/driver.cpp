@@ -122,6 +122,8 @@ RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
   return report;
 }
 
+void judge_run(const ScenarioSpec& spec, RunReport& report) { judge(spec, report); }
+
 std::string reproduce_command(const ScenarioSpec& spec, const RunReport& report) {
   std::string command = fmt::format("iosim run {}", spec.path.empty() ? spec.name : spec.path);
   for (const std::string& fault : report.fault_arguments) command += " --fault " + fault;

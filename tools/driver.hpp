@@ -61,6 +61,10 @@ SimConfig sim_config_for(const ScenarioSpec& spec, const RunRequest& request);
 RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
                        const std::function<void(SimOs&)>& inspect = {});
 
+// Evaluates the scenario's checks on report.observation (and report.sim) and sets report.passed: what
+// run_scenario does after a run, for callers that drive the run themselves (iosim record).
+void judge_run(const ScenarioSpec& spec, RunReport& report);
+
 // "iosim run scenarios/x.json --seed 7 --strategy random": the command that replays this run.
 std::string reproduce_command(const ScenarioSpec& spec, const RunReport& report);
 

@@ -21,7 +21,7 @@ const CLI::Validator seed_digits(
 
 bool is_command(const std::string& word) {
   return word == "run" || word == "diff" || word == "list" || word == "explore" || word == "shrink" ||
-         word == "trace";
+         word == "trace" || word == "record" || word == "replay";
 }
 
 // "A..B" with A <= B, both unsigned 64-bit.
@@ -133,6 +133,23 @@ void add_trace(CLI::App& app, iosim::cli::TraceOptions& options) {
       ->required();
 }
 
+void add_record(CLI::App& app, iosim::cli::RecordOptions& options) {
+  CLI::App* record = app.add_subcommand("record", "Run a scenario with its server recorded into a .iotrace file");
+  record->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
+  record->add_option("--backend", options.backend, "Where to run: the real Linux kernel or the simulator")
+      ->check(CLI::IsMember({"linux", "sim"}))
+      ->capture_default_str();
+  record->add_option("-o,--output", options.output, "Where to write the recording (.iotrace)")->required();
+  record->add_option("--seed", options.seed, "Schedule seed (sim; default: the scenario's sim.seed)")->check(seed_digits);
+}
+
+void add_replay(CLI::App& app, iosim::cli::ReplayCommandOptions& options) {
+  CLI::App* replay = app.add_subcommand("replay", "Re-run a recorded server on the simulator against the recorded world");
+  replay->add_option("recording", options.path, "A .iotrace file from `iosim record`")->required();
+  replay->add_option("--seed", options.seed, "Schedule seed (default: the recording's)")->check(seed_digits);
+  replay->add_option("--record-out", options.record_out, "Also write the replayed server's view as a .iotrace file");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,6 +167,10 @@ int main(int argc, char** argv) {
   add_shrink(app, shrink_options);
   iosim::cli::TraceOptions trace_options;
   add_trace(app, trace_options);
+  iosim::cli::RecordOptions record_options;
+  add_record(app, record_options);
+  iosim::cli::ReplayCommandOptions replay_options;
+  add_replay(app, replay_options);
   app.add_subcommand("list", "List the bundled applications and scenario files");
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
     std::fprintf(stderr, "iosim: unknown command '%s' (commands: run, diff, list)\nRun 'iosim --help' for usage.\n",
@@ -181,5 +202,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("shrink")) return iosim::cli::shrink_command(shrink_options);
   if (app.got_subcommand("trace")) return iosim::cli::trace_command(trace_options);
+  if (app.got_subcommand("record")) return iosim::cli::record_command(record_options);
+  if (app.got_subcommand("replay")) return iosim::cli::replay_command(replay_options);
   return iosim::cli::list_command();
 }

@@ -1,0 +1,105 @@
+// backends/recording/recording_os.hpp — RecordingOs: a decorator over any Os that keeps, in memory, what the
+// application saw at its syscall boundary (results, errno, bytes received and sent, readiness) as IoEvents.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backends/recording/iotrace.hpp"
+#include "iosim/os.hpp"
+
+namespace iosim {
+
+// How the recorder reads the time and the calling thread's name without disturbing the recorded run.
+struct RecordingHooks {
+  // Default: inner.monotonic_ns(). On SimOs that call is a scheduling point, so give the scheduler's clock.
+  std::function<std::int64_t()> clock_ns;
+  // Default: the name passed to this RecordingOs's thread_create for the calling OS thread ("main" for
+  // others). SimOs runs every thread on one OS thread, so give it the scheduler's current task name.
+  std::function<std::string()> thread_name;
+};
+
+// Every call is passed to `inner` unchanged; its outcome is appended to an in-memory list under a mutex
+// (never held across an inner call), so the recorded run behaves as it would unrecorded, apart from the cost
+// of the copy. The fd -> connection map makes each connection's events findable although fds are reused:
+// accept4 numbers connections 1, 2, ... in the order they were accepted; close forgets the fd *before* the
+// inner close, so a concurrent accept4 that gets the same fd back cannot be mistaken for the old connection.
+// Recorded: socket, bind, listen, accept4, recv, read, send, write, shutdown, close, dup, poll, select,
+// epoll_create1, epoll_ctl, epoll_wait, eventfd. Everything else (options, fcntl, threads, locks, time)
+// passes through unrecorded.
+class RecordingOs final : public Os {
+ public:
+  explicit RecordingOs(Os& inner, RecordingHooks hooks = {});
+
+  // The events so far, in completion order (seq 1, 2, ...). Call after the recorded threads are joined.
+  std::vector<IoEvent> take_events();
+  int connections_accepted() const;
+
+  std::string_view backend_name() const override { return inner_.backend_name(); }
+  int last_errno() const override { return inner_.last_errno(); }
+  void set_last_errno(int error) override { inner_.set_last_errno(error); }
+
+  int socket(int domain, int type, int protocol) override;
+  int socketpair(int domain, int type, int protocol, int sv[2]) override {
+    return inner_.socketpair(domain, type, protocol, sv);
+  }
+  int pipe2(int fds[2], int flags) override { return inner_.pipe2(fds, flags); }
+  int bind(int fd, const SockAddr& addr) override;
+  int listen(int fd, int backlog) override;
+  int accept4(int fd, SockAddr* peer, int flags) override;
+  int connect(int fd, const SockAddr& addr) override { return inner_.connect(fd, addr); }
+  long send(int fd, const void* buf, std::size_t len, int flags) override;
+  long recv(int fd, void* buf, std::size_t len, int flags) override;
+  long read(int fd, void* buf, std::size_t len) override;
+  long write(int fd, const void* buf, std::size_t len) override;
+  int shutdown(int fd, int how) override;
+  int close(int fd) override;
+  int dup(int fd) override;
+  int fcntl(int fd, int cmd, int arg) override { return inner_.fcntl(fd, cmd, arg); }
+  int getsockopt(int fd, int level, int name, int* value) override {
+    return inner_.getsockopt(fd, level, name, value);
+  }
+  int setsockopt(int fd, int level, int name, int value) override {
+    return inner_.setsockopt(fd, level, name, value);
+  }
+  int set_linger(int fd, bool on, int linger_seconds) override {
+    return inner_.set_linger(fd, on, linger_seconds);
+  }
+  int getsockname(int fd, SockAddr* addr) override { return inner_.getsockname(fd, addr); }
+  int getpeername(int fd, SockAddr* addr) override { return inner_.getpeername(fd, addr); }
+  int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) override;
+  int poll(pollfd* fds, std::size_t nfds, int timeout_ms) override;
+  int epoll_create1(int flags) override;
+  int epoll_ctl(int epfd, int op, int fd, epoll_event* event) override;
+  int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) override;
+  int eventfd(unsigned int initval, int flags) override;
+
+  std::unique_ptr<Thread> thread_create(std::string name, std::function<void()> body) override;
+  std::unique_ptr<Mutex> mutex_create() override { return inner_.mutex_create(); }
+  std::unique_ptr<CondVar> condvar_create() override { return inner_.condvar_create(); }
+  void sleep_for(std::int64_t duration_ns) override { inner_.sleep_for(duration_ns); }
+  std::int64_t monotonic_ns() override { return inner_.monotonic_ns(); }
+
+ private:
+  // An event for `kind` on `fd` with the inner call's `result` (errno read when it is negative).
+  IoEvent outcome(std::string_view kind, int fd, long result);
+  // Stamps seq, time, thread and (when asked and not set) the fd's connection, and appends.
+  void append(IoEvent event, bool look_up_conn = true);
+  std::int64_t now_ns();
+
+  Os& inner_;
+  RecordingHooks hooks_;
+  std::int64_t origin_ns_ = 0;
+  mutable std::mutex mutex_;  // guards everything below
+  std::vector<IoEvent> events_;
+  std::map<int, int> conn_of_fd_;
+  int accepted_ = 0;
+};
+
+}  // namespace iosim

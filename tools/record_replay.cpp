@@ -212,8 +212,9 @@ std::vector<std::string> compare_replay(const IoTrace& recorded, const std::vect
                                         const std::vector<PeerResult>& peers, const ReplayReport& report) {
   std::vector<std::string> differences;
   const sim::RunResult& run = report.sim.run;
-  if (run.outcome != sim::RunResult::Outcome::completed) {
-    std::string line = fmt::format("the replay stopped: {}", sim::outcome_name(run.outcome));
+  if (report.replayed.end.run != recorded.end.run) {
+    std::string line = fmt::format("the run: {} in the recording, {} in the replay", recorded.end.run,
+                                   report.replayed.end.run);
     if (!run.failure.empty()) line += " (" + run.failure + ")";
     for (const sim::BlockedTask& task : run.blocked)
       line += fmt::format("; {} waits on {}", task.name, task.channel);
@@ -262,6 +263,7 @@ RecordOutcome record_scenario(const ScenarioSpec& spec, const std::string& backe
     report.observation = std::move(observation);
     outcome.trace.events = recording.take_events();
     outcome.trace.end.connections = recording.connections_accepted();
+    outcome.trace.end.run = sim::outcome_name(report.sim->run.outcome);
   }
   judge_run(spec, report);
   outcome.trace.header = header_for(spec, backend, report.seed);
@@ -323,7 +325,8 @@ ReplayReport replay_iotrace(const IoTrace& trace, const ReplayOptions& options) 
   report.replayed.header.backend = "sim";
   report.replayed.header.seed = report.seed;
   report.replayed.events = recording.take_events();
-  report.replayed.end = {recording.connections_accepted(), server_error, "replay of a recording"};
+  report.replayed.end = {recording.connections_accepted(), server_error, "replay of a recording",
+                         std::string(sim::outcome_name(report.sim.run.outcome))};
   report.differences = compare_replay(trace, world, peers, report);
   return report;
 }

@@ -305,8 +305,8 @@ Result<IoEvent> parse_event(const nlohmann::json& object, const std::string& ori
 Result<IoTraceEnd> parse_end(const nlohmann::json& object, const std::string& origin, std::size_t line,
                              const ParseState& state) {
   LineFields fields(object, origin, line);
-  static constexpr std::string_view known[] = {"seq",         "t_ns",         "kind",
-                                               "connections", "server_error", "summary"};
+  static constexpr std::string_view known[] = {"seq",          "t_ns",    "kind", "connections",
+                                               "server_error", "summary", "run"};
   fields.reject_unknown(known);
   const std::uint64_t seq = fields.unsigned_integer("seq");
   if (fields.status() && seq != state.seq + 1) {
@@ -317,6 +317,7 @@ Result<IoTraceEnd> parse_end(const nlohmann::json& object, const std::string& or
   end.connections = static_cast<int>(fields.integer("connections", state.accepted, state.accepted));
   end.server_error = fields.string("server_error");
   end.summary = fields.string("summary");
+  end.run = fields.string("run");
   if (!fields.status()) return fields.status();
   return end;
 }
@@ -341,7 +342,8 @@ std::string format_iotrace(const IoTrace& trace) {
                             {"kind", "end"},
                             {"connections", trace.end.connections},
                             {"server_error", trace.end.server_error},
-                            {"summary", trace.end.summary}};
+                            {"summary", trace.end.summary},
+                            {"run", trace.end.run}};
   return text + end.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

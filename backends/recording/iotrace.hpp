@@ -52,6 +52,8 @@ struct IoTraceEnd {
   int connections = 0;       // connections accepted (accept4 results >= 0)
   std::string server_error;  // AppContext::error after the app returned ("" when none)
   std::string summary;       // the clients' one-line summary of the recorded run (informational)
+  // How the run ended: "completed", or on the simulator the reason it stopped ("deadlock", ...).
+  std::string run = "completed";
 };
 
 struct IoTrace {

@@ -212,6 +212,45 @@ TEST(Cli, TracePerfettoOfAFailingRunWritesTheJsonAndExitsOne) {
   EXPECT_GT(std::filesystem::file_size(path), 1000u);
 }
 
+TEST(Cli, RecordOnLinuxThenReplayOnTheSimulatorMatches) {
+  const std::string path = write_temp("epoll_lt.iotrace", "");
+  const Outcome record = iosim("record scenarios/echo_epoll_lt.json --backend linux -o " + path);
+  ASSERT_EQ(record.exit_code, 0) << record.output;
+  EXPECT_NE(record.output.find("recorded  "), std::string::npos) << record.output;
+  const Outcome replay = iosim("replay " + path);
+  EXPECT_EQ(replay.exit_code, 0) << replay.output;
+  EXPECT_NE(replay.output.find("replay matches the recording: 4 connections"), std::string::npos)
+      << replay.output;
+  EXPECT_TRUE(std::regex_match(replay.last_line(), trace_hash_line)) << replay.last_line();
+  EXPECT_EQ(iosim("replay " + path).last_line(), replay.last_line());  // same recording, same replay
+}
+
+TEST(Cli, AReplayThatDiffersExitsOneWithAReproduceLine) {
+  const std::string path = write_temp("altered.iotrace", "");
+  ASSERT_EQ(iosim("record scenarios/echo_select.json --backend sim -o " + path).exit_code, 0);
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t data = text.find("\"data\":\"", text.find("\"kind\":\"recv\""));
+  ASSERT_NE(data, std::string::npos);
+  char& digit = text[data + 8];
+  digit = digit == '0' ? '1' : '0';  // one received byte changes: the echo server must send it back changed
+  std::ofstream(path, std::ios::binary) << text;
+  const Outcome replay = iosim("replay " + path);
+  ASSERT_EQ(replay.exit_code, 1) << replay.output;
+  EXPECT_NE(replay.output.find("first difference at byte"), std::string::npos) << replay.output;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(replay.output, match, std::regex("reproduce: iosim (replay [^\n]+)")))
+      << replay.output;
+  const Outcome again = iosim(match[1].str());
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_EQ(again.last_line(), replay.last_line());
+}
+
+const std::string iotrace_header =
+    R"({"format":"iosim-iotrace","version":1,"scenario":"","name":"x","app":"echo_nope","params":{},)"
+    R"("connections":0,"backend":"sim","latency_us":50,"seed":1,"strategy":"random","step_max":100})"
+    "\n";
+
 struct BadInput {
   const char* name;
   std::string arguments;
@@ -267,8 +306,24 @@ INSTANTIATE_TEST_SUITE_P(
                  "/nonexistent/dir/t.json"},
         BadInput{"PerfettoMissing", "trace scenarios/echo_poll.json", "--perfetto"},
         BadInput{"TraceMissingScenario", "trace scenarios/nope.json --perfetto /tmp/x.json", "nope.json"},
-        BadInput{"ExplainOnLinux", "run scenarios/echo_poll.json --backend linux --explain",
-                 "--backend sim"}),
+        BadInput{"ExplainOnLinux", "run scenarios/echo_poll.json --backend linux --explain", "--backend sim"},
+        BadInput{"RecordWithoutOutput", "record scenarios/echo_poll.json --backend sim", "--output"},
+        BadInput{"RecordUnwritable",
+                 "record scenarios/echo_poll.json --backend sim -o /nonexistent/dir/x.iotrace",
+                 "/nonexistent/dir/x.iotrace"},
+        BadInput{"RecordUnknownBackend", "record scenarios/echo_poll.json --backend bogus -o x.iotrace",
+                 "--backend"},
+        BadInput{"ReplayMissing", "replay /nonexistent.iotrace", "/nonexistent.iotrace"},
+        BadInput{"ReplayGarbage", "replay " + write_temp("garbage.iotrace", "junk\n"), "garbage.iotrace:1:"},
+        BadInput{"ReplayTruncated", "replay " + write_temp("truncated.iotrace", iotrace_header),
+                 "truncated.iotrace:2: truncated: no end record"},
+        BadInput{
+            "ReplayUnknownApp",
+            "replay " + write_temp("unknown_app.iotrace",
+                                   iotrace_header + R"({"seq":1,"t_ns":0,"kind":"end","connections":0,)"
+                                                    R"("server_error":"","summary":"","run":"completed"})"
+                                                    "\n"),
+            "unknown_app.iotrace:1: unknown app \"echo_nope\""}),
     [](const ::testing::TestParamInfo<BadInput>& test) { return test.param.name; });
 
 }  // namespace

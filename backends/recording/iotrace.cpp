@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <span>
+#include <sstream>
 
 namespace iosim {
 namespace {
@@ -330,11 +331,15 @@ std::vector<std::string_view> iotrace_event_kinds() {
   return kinds;
 }
 
-std::string format_iotrace(const IoTrace& trace) {
-  std::string text = header_json(trace.header).dump() + "\n";
+namespace {
+
+// One line at a time, so writing a large recording needs no second copy of it in memory.
+void write_lines(std::ostream& out, const IoTrace& trace) {
+  constexpr auto replace = nlohmann::json::error_handler_t::replace;  // names are ASCII; never throw on bytes
+  out << header_json(trace.header).dump(-1, ' ', false, replace) << '\n';
   std::int64_t last_ns = 0;
   for (const IoEvent& event : trace.events) {
-    text += event_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    out << event_json(event).dump(-1, ' ', false, replace) << '\n';
     last_ns = event.t_ns;
   }
   const ordered_json end = {{"seq", trace.events.size() + 1},
@@ -344,13 +349,21 @@ std::string format_iotrace(const IoTrace& trace) {
                             {"server_error", trace.end.server_error},
                             {"summary", trace.end.summary},
                             {"run", trace.end.run}};
-  return text + end.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  out << end.dump(-1, ' ', false, replace) << '\n';
+}
+
+}  // namespace
+
+std::string format_iotrace(const IoTrace& trace) {
+  std::ostringstream text;
+  write_lines(text, trace);
+  return std::move(text).str();
 }
 
 Status write_iotrace(const std::string& path, const IoTrace& trace) {
   std::ofstream out(path, std::ios::binary);
   if (!out) return Status::error(fmt::format("{}: cannot open for writing", path));
-  out << format_iotrace(trace);
+  write_lines(out, trace);
   out.close();
   if (!out) return Status::error(fmt::format("{}: write failed", path));
   return Status::ok();

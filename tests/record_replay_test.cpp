@@ -146,7 +146,8 @@ TEST(RecordingOs, AReusedFdIsANewConnection) {
 std::string valid_file() {
   static const std::string text = [] {
     Result<ScenarioSpec> spec = parse_scenario(
-        R"({"app": "echo_poll", "workload": {"clients": 2, "messages": 3, "message_bytes_max": 64}})", "<inline>");
+        R"({"app": "echo_poll", "workload": {"clients": 2, "messages": 3, "message_bytes_max": 64}})",
+        "<inline>");
     IOSIM_ASSERT(spec.is_ok(), "the inline scenario must load");
     return format_iotrace(record_scenario(spec.value(), "sim").trace);
   }();
@@ -204,6 +205,11 @@ INSTANTIATE_TEST_SUITE_P(
                   ":2: unknown field \"color\""},
         Rejection{"OutOfOrderSeq", [] { return spliced("\"seq\":2,", 6, 1, "3"); },
                   ":3: out-of-order sequence number: expected 2, got 3"},
+        Rejection{"TimeGoesBackwards", [] { return spliced("\"seq\":2,\"t_ns\":", 15, 0, "-"); },
+                  ":3: field \"t_ns\""},
+        Rejection{"TimeBeyondTheLimit",
+                  [] { return spliced("\"seq\":2,\"t_ns\":", 15, 0, "99999999999999"); },
+                  ":3: field \"t_ns\": expected an integer in"},
         Rejection{"DataOfWrongLength", [] { return spliced("\"data\":\"", 8, 0, "00"); },
                   "hex digits for a result of"},
         Rejection{"DataNotHex", [] { return spliced("\"data\":\"", 8, 2, "zz"); },

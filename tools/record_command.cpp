@@ -73,8 +73,10 @@ int record_command(const RecordOptions& options) {
              options.output);
   fmt::print("result    {}\n", report.passed ? "pass" : "FAIL");
   if (!report.passed) {
-    fmt::print("reproduce: iosim record {} --backend {} -o {}\n", options.scenario, options.backend,
-               options.output);
+    std::string reproduce =
+        fmt::format("iosim record {} --backend {} -o {}", options.scenario, options.backend, options.output);
+    if (options.seed) reproduce += fmt::format(" --seed {}", *options.seed);
+    fmt::print("reproduce: {}\n", reproduce);
   }
   if (report.sim) fmt::print("trace-hash: {:016x}\n", report.sim->trace_hash);
   return report.passed ? exit_holds : exit_check_failed;

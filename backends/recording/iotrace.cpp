@@ -270,7 +270,7 @@ Result<IoEvent> parse_event(const nlohmann::json& object, const std::string& ori
   if (fields.status() && event.seq != state.seq + 1) {
     fields.fail(fmt::format("out-of-order sequence number: expected {}, got {}", state.seq + 1, event.seq));
   }
-  event.t_ns = fields.integer("t_ns", state.t_ns, INT64_MAX);
+  event.t_ns = fields.integer("t_ns", state.t_ns, iotrace_t_ns_max);
   event.kind = fields.string("kind");
   if (!fields.status()) return fields.status();
   const KindFields* kind = find_kind(event.kind);
@@ -313,7 +313,7 @@ Result<IoTraceEnd> parse_end(const nlohmann::json& object, const std::string& or
   if (fields.status() && seq != state.seq + 1) {
     fields.fail(fmt::format("out-of-order sequence number: expected {}, got {}", state.seq + 1, seq));
   }
-  fields.integer("t_ns", state.t_ns, INT64_MAX);
+  fields.integer("t_ns", state.t_ns, iotrace_t_ns_max);
   IoTraceEnd end;
   end.connections = static_cast<int>(fields.integer("connections", state.accepted, state.accepted));
   end.server_error = fields.string("server_error");

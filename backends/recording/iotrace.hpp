@@ -17,6 +17,9 @@ inline constexpr std::string_view iotrace_format_name = "iosim-iotrace";
 inline constexpr int iotrace_version = 1;
 inline constexpr std::size_t iotrace_file_bytes_max = std::size_t{256} << 20;
 inline constexpr std::size_t iotrace_line_bytes_max = std::size_t{64} << 20;
+// Event times beyond this (about 116 days) are rejected: replay adds them to a clock, which must not
+// overflow.
+inline constexpr std::int64_t iotrace_t_ns_max = 10'000'000'000'000'000;
 
 // One completed call of the recorded application. `kind` is the call's name (socket, accept4, recv, ...).
 // `detail` holds what only some kinds carry (the ready lists of poll/select/epoll_wait, epoll_ctl's op ...).

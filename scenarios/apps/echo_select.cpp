@@ -68,25 +68,6 @@ void accept_ready(AppContext& ctx, SelectState& state) {
   }
 }
 
-// Acts on what select reported for each connection; drops the ones whose client has closed.
-void service_ready(AppContext& ctx, SelectState& state, const fd_set& readable, const fd_set& writable) {
-  for (std::size_t index = 0; index < state.connections.size() && ctx.error.empty();) {
-    EchoConnection& connection = state.connections[index];
-    IoStep step = IoStep::would_block;
-    if (writable.is_set(connection.fd)) {
-      step = echo_flush(ctx, connection);
-    } else if (readable.is_set(connection.fd)) {
-      step = echo_readable(ctx, connection, state.scratch);
-    }
-    if (step == IoStep::peer_closed) {
-      close_fd(ctx, connection.fd);
-      state.connections.erase(state.connections.begin() + static_cast<std::ptrdiff_t>(index));
-    } else {
-      ++index;
-    }
-  }
-}
-
 void echo_select_main(AppContext& ctx) {
   SelectState state;
   state.listen_fd = listen_on_loopback(ctx, SOCK::NONBLOCK);
@@ -103,7 +84,7 @@ void echo_select_main(AppContext& ctx) {
       break;
     }
     if (state.accepted < ctx.connections && readable.is_set(state.listen_fd)) accept_ready(ctx, state);
-    service_ready(ctx, state, readable, writable);
+    echo_select_ready(ctx, state.connections, state.scratch, readable, writable);
   }
   for (const EchoConnection& connection : state.connections) ctx.os.close(connection.fd);  // after an error
   close_fd(ctx, state.listen_fd);

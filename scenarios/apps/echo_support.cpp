@@ -135,4 +135,23 @@ IoStep echo_readable(AppContext& ctx, EchoConnection& connection, std::vector<st
   }
 }
 
+void echo_select_ready(AppContext& ctx, std::vector<EchoConnection>& connections,
+                       std::vector<std::byte>& scratch, const fd_set& readable, const fd_set& writable) {
+  for (std::size_t index = 0; index < connections.size() && ctx.error.empty();) {
+    EchoConnection& connection = connections[index];
+    IoStep step = IoStep::would_block;
+    if (writable.is_set(connection.fd)) {
+      step = echo_flush(ctx, connection);
+    } else if (readable.is_set(connection.fd)) {
+      step = echo_readable(ctx, connection, scratch);
+    }
+    if (step == IoStep::peer_closed) {
+      close_fd(ctx, connection.fd);
+      connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(index));
+    } else {
+      ++index;
+    }
+  }
+}
+
 }  // namespace iosim::servers

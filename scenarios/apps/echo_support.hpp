@@ -65,6 +65,10 @@ enum class IoStep {
 // One recv of up to scratch.size() bytes, then an immediate echo of them; what send does not take is kept
 // in connection.pending. Call only when the connection has no pending output.
 IoStep echo_readable(AppContext& ctx, EchoConnection& connection, std::vector<std::byte>& scratch);
+// One select round's work on its reported sets: flush connections reported writable, echo those reported
+// readable, and close and drop the ones whose client has closed. Stops at the first error (ctx.error).
+void echo_select_ready(AppContext& ctx, std::vector<EchoConnection>& connections,
+                       std::vector<std::byte>& scratch, const fd_set& readable, const fd_set& writable);
 // Sends pending output until all of it is gone (progress) or the socket is full (would_block, or progress
 // if some bytes went out first).
 IoStep echo_flush(AppContext& ctx, EchoConnection& connection);

@@ -86,25 +86,6 @@ int build_interest(Listener& listener, bool with_listener, const std::vector<Ech
   return highest_fd + 1;
 }
 
-void service(AppContext& ctx, std::vector<EchoConnection>& connections, std::vector<std::byte>& scratch,
-             const fd_set& readable, const fd_set& writable) {
-  for (std::size_t index = 0; index < connections.size() && ctx.error.empty();) {
-    EchoConnection& connection = connections[index];
-    IoStep step = IoStep::would_block;
-    if (writable.is_set(connection.fd)) {
-      step = echo_flush(ctx, connection);
-    } else if (readable.is_set(connection.fd)) {
-      step = echo_readable(ctx, connection, scratch);
-    }
-    if (step == IoStep::peer_closed) {
-      close_fd(ctx, connection.fd);
-      connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(index));
-    } else {
-      ++index;
-    }
-  }
-}
-
 void worker_main(AppContext& ctx, Listener& listener, std::size_t read_chunk_bytes) {
   std::vector<EchoConnection> connections;
   std::vector<std::byte> scratch(read_chunk_bytes);
@@ -123,7 +104,7 @@ void worker_main(AppContext& ctx, Listener& listener, std::size_t read_chunk_byt
     if (accepting && readable.is_set(listener.fd)) {
       if (const int fd = accept_one(ctx, listener); fd >= 0) connections.push_back(EchoConnection{fd});
     }
-    service(ctx, connections, scratch, readable, writable);
+    echo_select_ready(ctx, connections, scratch, readable, writable);
   }
   for (const EchoConnection& connection : connections) ctx.os.close(connection.fd);  // after an error
 }

@@ -19,6 +19,8 @@ kernel::kernel(sim::Runtime& runtime, kernel_config config)
   name_select_slack_ = intern("select.slack_ns");
   name_poll_slack_ = intern("poll.slack_ns");
   name_kernel_ = intern("sigpipe");
+  name_fd_install_ = intern("fd.install");
+  name_fd_close_ = intern("fd.close");
 }
 
 kernel::~kernel() {
@@ -60,7 +62,15 @@ void kernel::schedule_timeout(std::uint32_t channel, std::int64_t deadline_ns) {
 }
 
 int kernel::install_fd(file_ref f, int flags) {
-  return files_.alloc_fd(std::move(f), (flags & O::CLOEXEC) != 0);
+  const std::uint32_t name = f->name();
+  return traced_install(files_.alloc_fd(std::move(f), (flags & O::CLOEXEC) != 0), name);
+}
+
+// fd.install / fd.close name the file behind an fd number while a syscall changes the table, so an analysis
+// of the trace (iosim graph) can tell which file a later call on that number meant.
+int kernel::traced_install(int fd, std::uint32_t file_name) {
+  if (fd >= 0) trace_event(name_fd_install_, file_name, fd);
+  return fd;
 }
 
 socket* kernel::sockfd_lookup(int fd, int* error, file_ref* keep) {
@@ -181,12 +191,18 @@ int kernel::sys_shutdown(int fd, int how) {
   return sock ? sock->shutdown(how) : error;
 }
 
-int kernel::sys_close(int fd) { return files_.close_fd(fd); }
+int kernel::sys_close(int fd) {
+  const file* f = files_.fget_light(fd);
+  if (!f) return files_.close_fd(fd);
+  trace_event(name_fd_close_, f->name(), fd);
+  return files_.close_fd(fd);
+}
 
 int kernel::sys_dup(int fd) {
   file_ref f = files_.fget(fd);
   if (!f) return -E::BADF;
-  return files_.alloc_fd(std::move(f), false);  // Linux dup: the new fd never has FD_CLOEXEC
+  const std::uint32_t name = f->name();
+  return traced_install(files_.alloc_fd(std::move(f), false), name);  // Linux dup: never FD_CLOEXEC
 }
 
 int kernel::sys_fcntl(int fd, int cmd, int arg) {
@@ -201,7 +217,7 @@ int kernel::sys_fcntl(int fd, int cmd, int arg) {
     case F::SETFD: files_.set_cloexec(fd, (arg & F::FD_CLOEXEC_) != 0); return 0;
     case F::DUPFD: {
       if (arg < 0 || arg >= files_.fd_count_max()) return -E::INVAL;
-      return files_.alloc_fd_from(f, arg);
+      return traced_install(files_.alloc_fd_from(f, arg), f->name());
     }
     default: return -E::INVAL;
   }

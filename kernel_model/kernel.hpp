@@ -147,6 +147,7 @@ class kernel {
   // Linux sockfd_lookup: the socket behind fd, or null with *error set to -EBADF / -ENOTSOCK.
   class socket* sockfd_lookup(int fd, int* error, file_ref* keep);
   int install_fd(file_ref f, int flags);
+  int traced_install(int fd, std::uint32_t file_name);
 
   sim::Runtime& runtime_;
   kernel_config config_;
@@ -159,6 +160,7 @@ class kernel {
   std::uint32_t name_timeout_ = 0;
   std::uint32_t name_select_ = 0, name_poll_ = 0, name_select_slack_ = 0, name_poll_slack_ = 0;
   std::uint32_t name_kernel_ = 0;
+  std::uint32_t name_fd_install_ = 0, name_fd_close_ = 0;
 };
 
 }  // namespace iosim::kernel

@@ -97,6 +97,8 @@ int tcp_socket::accept(file_ref* accepted, SockAddr* peer, int flags) {
   child->listener.reset();
   const int accepted_flags = O::RDWR | ((flags & SOCK::NONBLOCK) ? O::NONBLOCK : 0);
   if (peer) *peer = child->remote;
+  const std::shared_ptr<tcp_sock> client = child->peer.lock();
+  k().trace_event(k().net().name_accept(), child->name, client ? client->name : 0);
   *accepted = make_file<tcp_socket>(k(), accepted_flags, std::move(child));
   return 0;
 }
@@ -183,6 +185,9 @@ long tcp_socket::sendmsg(const void* buf, std::size_t len, int flags) {
     }
     const std::size_t chunk = std::min(len - copied, tcp->send_capacity() - tcp->write_queue.size());
     tcp->write_queue.push(bytes + copied, chunk);
+    k().trace_event(net.name_sendmsg(), tcp->name, static_cast<std::int64_t>(tcp->write_seq),
+                    static_cast<std::int64_t>(chunk));
+    tcp->write_seq += chunk;
     copied += chunk;
     net.tcp_push(*tcp);
   }
@@ -204,6 +209,9 @@ long tcp_socket::recv_copy(void* buf, std::size_t len, int flags, std::size_t* c
   if (!peek && n > 0) {
     tcp->receive_queue.pop(n);
     k().net().trace_queues(*tcp);
+    k().trace_event(k().net().name_recvmsg(), tcp->name, static_cast<std::int64_t>(tcp->copied_seq),
+                    static_cast<std::int64_t>(n));
+    tcp->copied_seq += n;
   }
   *copied += n;
   return static_cast<long>(n);
@@ -228,7 +236,11 @@ long tcp_socket::recvmsg(void* buf, std::size_t len, int flags) {
     if (copied) {
       if (nonblock || tcp->sk_err || tcp->state == TCP_CLOSE || (tcp->sk_shutdown & RCV_SHUTDOWN)) break;
     } else {
-      if (tcp->done) break;
+      if (tcp->done) {
+        // End of stream: a zero-length tcp.recvmsg at the FIN's offset pairs this recv with the peer's FIN.
+        k().trace_event(k().net().name_recvmsg(), tcp->name, static_cast<std::int64_t>(tcp->copied_seq), 0);
+        break;
+      }
       if (tcp->sk_err) {
         result = tcp->sock_error();
         break;
@@ -288,6 +300,7 @@ int tcp_socket::shutdown(int how) {
         if (tcp->state == TCP_ESTABLISHED || tcp->state == TCP_SYN_RECV) net.set_state(*tcp, TCP_FIN_WAIT1);
         if (tcp->state == TCP_CLOSE_WAIT) net.set_state(*tcp, TCP_LAST_ACK);
         tcp->fin_queued = true;  // tcp_send_fin: after the queued data
+        k().trace_event(net.name_sendmsg(), tcp->name, static_cast<std::int64_t>(tcp->write_seq), 0);  // the FIN
         net.tcp_push(*tcp);
       }
       break;
@@ -352,6 +365,7 @@ void tcp_socket::release() {
       else if (tp.state == TCP_SYN_SENT) net.tcp_done(tp);
       if (tp.state != TCP_CLOSE) {
         tp.fin_queued = true;
+        k().trace_event(net.name_sendmsg(), tp.name, static_cast<std::int64_t>(tp.write_seq), 0);  // the FIN
         net.tcp_push(tp);
       }
     }

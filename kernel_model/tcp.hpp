@@ -54,6 +54,8 @@ struct tcp_sock final : sock, std::enable_shared_from_this<tcp_sock> {
   byte_queue receive_queue;       // sk_receive_queue: in-order bytes not yet read
   byte_queue write_queue;         // sk_write_queue: accepted by send(), not yet acknowledged
   std::size_t snd_nxt = 0;        // bytes of write_queue already transmitted (in flight)
+  std::uint64_t write_seq = 0;    // Linux tp->write_seq (from 0): stream bytes ever queued by send()
+  std::uint64_t copied_seq = 0;   // Linux tp->copied_seq (from 0): stream bytes ever read by recv()
   std::int64_t last_arrival_ns = 0;  // when the last segment sent will arrive: jitter never reorders a stream
   bool fin_queued = false;        // a FIN follows the queued data (close or shutdown(SHUT_WR))
   bool fin_sent = false;
@@ -141,6 +143,11 @@ class loopback_net {
   // iosim's queue event: tcp.queues (receive queue bytes, write queue bytes) after they changed, for the
   // buffer counters of `iosim trace --perfetto`. Delivery reports itself (tcp.deliver).
   void trace_queues(const tcp_sock& sk);
+  // Trace names of the stream offsets send/recv move (tcp.sendmsg, tcp.recvmsg) and of accept pairing a
+  // child with its client (tcp.accept), which `iosim graph` turns into happens-before edges.
+  std::uint32_t name_sendmsg() const { return name_sendmsg_; }
+  std::uint32_t name_recvmsg() const { return name_recvmsg_; }
+  std::uint32_t name_accept() const { return name_accept_; }
 
  private:
   struct segment;
@@ -169,6 +176,7 @@ class loopback_net {
   std::uint32_t name_syn_, name_synack_, name_data_, name_fin_, name_rst_, name_window_, name_state_,
       name_time_wait_, name_syn_retry_, name_listen_drop_, name_deliver_, name_queues_;
   std::int64_t segment_sequence_ = 0;  // numbers every segment (tcp.data arg1 = tcp.deliver arg0): a flow id
+  std::uint32_t name_sendmsg_, name_recvmsg_, name_accept_;
 };
 
 }  // namespace iosim::kernel

@@ -41,6 +41,9 @@ loopback_net::loopback_net(kernel& k) : k_(k), next_ephemeral_(k.config().epheme
   name_listen_drop_ = k.intern("tcp.listen_overflow");
   name_deliver_ = k.intern("tcp.deliver");
   name_queues_ = k.intern("tcp.queues");
+  name_sendmsg_ = k.intern("tcp.sendmsg");
+  name_recvmsg_ = k.intern("tcp.recvmsg");
+  name_accept_ = k.intern("tcp.accept");
 }
 
 void loopback_net::trace_queues(const tcp_sock& sk) {

@@ -46,6 +46,7 @@ class Trace {
   // deterministic for a deterministic run. Id 0 is the empty name.
   std::uint32_t intern(std::string_view name);
   std::string_view name(std::uint32_t id) const { return names_[id]; }
+  std::size_t name_count() const { return names_.size(); }
 
   void record(const TraceEvent& event);
 

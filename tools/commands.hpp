@@ -89,4 +89,19 @@ struct ReplayCommandOptions {
 };
 int replay_command(const ReplayCommandOptions& options);
 
+// iosim graph: the happens-before analysis of one simulated run (tools/graph_command.cpp).
+struct GraphOptions {
+  std::string scenario;
+  std::optional<std::uint64_t> seed;
+  std::optional<std::string> strategy;
+  sim::StrategyOptions strategy_options;
+  std::vector<std::string> faults;
+  std::string dot_path;
+  std::string window;  // "A..B": trace event indices drawn in the DOT file
+  bool races = false;
+  bool deadlocks = false;
+  bool critical_path = false;
+};
+int graph_command(const GraphOptions& options);
+
 }  // namespace iosim::cli

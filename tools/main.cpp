@@ -21,7 +21,7 @@ const CLI::Validator seed_digits(
 
 bool is_command(const std::string& word) {
   return word == "run" || word == "diff" || word == "list" || word == "explore" || word == "shrink" ||
-         word == "trace" || word == "record" || word == "replay";
+         word == "trace" || word == "record" || word == "replay" || word == "graph";
 }
 
 // "A..B" with A <= B, both unsigned 64-bit.
@@ -150,6 +150,19 @@ void add_replay(CLI::App& app, iosim::cli::ReplayCommandOptions& options) {
   replay->add_option("--record-out", options.record_out, "Also write the replayed server's view as a .iotrace file");
 }
 
+void add_graph(CLI::App& app, iosim::cli::GraphOptions& options) {
+  CLI::App* graph = app.add_subcommand("graph", "Happens-before analysis of one simulated run: races, deadlocks, DOT");
+  graph->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
+  graph->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")->check(seed_digits);
+  add_strategy_options(graph, options.strategy, options.strategy_options);
+  add_fault_option(graph, options.faults);
+  graph->add_option("--dot", options.dot_path, "Write the graph (or --window of it) as Graphviz DOT to this file");
+  graph->add_option("--window", options.window, "A..B: draw only trace events A to B in the DOT file");
+  graph->add_flag("--races", options.races, "Report unordered fd calls that conflict (close, fd reuse, two writers)");
+  graph->add_flag("--deadlocks", options.deadlocks, "At a deadlock or hang, report the wait-for graph's cycles");
+  graph->add_flag("--critical-path", options.critical_path, "Print the chain of events that decided the end time");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -171,6 +184,8 @@ int main(int argc, char** argv) {
   add_record(app, record_options);
   iosim::cli::ReplayCommandOptions replay_options;
   add_replay(app, replay_options);
+  iosim::cli::GraphOptions graph_options;
+  add_graph(app, graph_options);
   app.add_subcommand("list", "List the bundled applications and scenario files");
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
     std::fprintf(stderr, "iosim: unknown command '%s' (commands: run, diff, list)\nRun 'iosim --help' for usage.\n",
@@ -204,5 +219,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("trace")) return iosim::cli::trace_command(trace_options);
   if (app.got_subcommand("record")) return iosim::cli::record_command(record_options);
   if (app.got_subcommand("replay")) return iosim::cli::replay_command(replay_options);
+  if (app.got_subcommand("graph")) return iosim::cli::graph_command(graph_options);
   return iosim::cli::list_command();
 }

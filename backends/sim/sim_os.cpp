@@ -74,6 +74,7 @@ class SimMutex final : public Mutex {
     release();
     os_.leave(c_mutex_unlock, 0);
   }
+  std::uint32_t channel() const { return channel_; }
   // Gives the mutex up and wakes the first waiter, with no scheduling point: CondVar::wait relies on that to
   // release the mutex and go to sleep atomically (else a notify could slip in between and be lost).
   void release() {
@@ -102,11 +103,11 @@ class SimCondVar final : public CondVar {
   SimCondVar(SimOs& os, std::uint32_t channel) : os_(os), channel_(channel) {}
   void wait(Mutex& mutex) override {
     if (unwinding()) return;
-    os_.enter(c_cond_wait, channel_, 0);
-    sim::Scheduler& scheduler = os_.scheduler();
-    waiters_.push_back(scheduler.current());
     auto* sim_mutex = dynamic_cast<SimMutex*>(&mutex);
     IOSIM_ASSERT(sim_mutex != nullptr, "CondVar::wait with a Mutex from another Os");
+    os_.enter(c_cond_wait, channel_, sim_mutex->channel());  // arg1: the mutex it releases (for iosim graph)
+    sim::Scheduler& scheduler = os_.scheduler();
+    waiters_.push_back(scheduler.current());
     sim_mutex->release();  // atomically with the block below: no scheduling point in between
     scheduler.block(channel_);
     std::erase(waiters_, scheduler.current());

@@ -18,20 +18,6 @@ int bad_input(const std::string& message) {
   return exit_bad_input;
 }
 
-analysis::TraceView trace_view(SimOs& os) {
-  analysis::TraceView view;
-  const sim::Trace& trace = os.trace();
-  view.events = trace.events();
-  view.names.reserve(trace.name_count());
-  for (std::uint32_t id = 0; id < trace.name_count(); ++id) view.names.emplace_back(trace.name(id));
-  view.task_names.emplace_back("kernel");
-  std::size_t task_count = 0;
-  for (const sim::TraceEvent& event : view.events) task_count += event.kind == sim::EventKind::task_spawn;
-  for (sim::task_id id = 1; id <= task_count; ++id)
-    view.task_names.emplace_back(os.scheduler().task_name(id));
-  return view;
-}
-
 // "A..B" (trace event indices, A <= B).
 bool parse_window(const std::string& text, analysis::DotOptions& options) {
   const std::size_t dots = text.find("..");
@@ -134,7 +120,9 @@ int graph_command(const GraphOptions& options) {
   request.capture_trace = true;
   if (Status applied = apply_faults(request, options.faults); !applied) return bad_input(applied.message());
   std::optional<analysis::TraceGraph> graph;
-  const RunReport report = run_scenario(spec, request, [&](SimOs& os) { graph.emplace(trace_view(os)); });
+  const RunReport report = run_scenario(spec, request, [&](SimOs& os) {
+    graph.emplace(analysis::make_trace_view(os.trace(), os.scheduler()));
+  });
   if (!report.sim || !graph) return bad_input("iosim graph needs a simulated run");
   const SimOutcome& outcome = *report.sim;
   fmt::print("run       {} seed {} strategy {}: {}, {} events, {:.3f} ms virtual\n", spec.name, report.seed,

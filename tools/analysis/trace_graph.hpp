@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/runtime.hpp"
 #include "sim/trace.hpp"
 #include "tools/analysis/happens_before.hpp"
 
@@ -22,6 +23,9 @@ struct TraceView {
   std::string_view name(std::uint32_t id) const { return id < names.size() ? names[id] : std::string_view(); }
   std::string_view task_name(sim::task_id task) const;
 };
+
+// Copies a finished run's captured trace (Trace::set_capture) and its task names.
+TraceView make_trace_view(const sim::Trace& trace, const sim::Runtime& runtime);
 
 // What an fd operation does to the fd, for race detection.
 enum class FdAccess : std::uint8_t {

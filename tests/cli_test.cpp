@@ -327,3 +327,66 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BadInput>& test) { return test.param.name; });
 
 }  // namespace
+
+// ---- iosim graph: exit 0 when nothing is found, 1 with a race or deadlock (and a reproduce line), 2 bad input
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(CliGraph, RaceFreeRunExitsZero) {
+  const Outcome graph =
+      iosim("graph scenarios/bugs/close_while_reading_fixed.json --races --deadlocks --critical-path");
+  EXPECT_EQ(graph.exit_code, 0) << graph.output;
+  EXPECT_EQ(graph.last_line(), "result    no race or deadlock found") << graph.output;
+  EXPECT_NE(graph.output.find("critical  "), std::string::npos) << graph.output;
+}
+
+TEST(CliGraph, RaceExitsOneWithAReproduceLineThatReproduces) {
+  const Outcome graph = iosim("graph scenarios/bugs/close_while_reading.json --seed 3 --races");
+  ASSERT_EQ(graph.exit_code, 1) << graph.output;
+  EXPECT_NE(graph.output.find("race (use after close): "), std::string::npos) << graph.output;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(graph.output, match, std::regex("reproduce: iosim (graph [^\n]+)")))
+      << graph.output;
+  const Outcome replay = iosim(match[1].str());
+  EXPECT_EQ(replay.exit_code, 1);
+  EXPECT_EQ(replay.output, graph.output);
+}
+
+TEST(CliGraph, DeadlockCycleExitsOne) {
+  const Outcome graph = iosim("graph scenarios/bugs/lock_order_inversion.json --seed 2 --deadlocks");
+  ASSERT_EQ(graph.exit_code, 1) << graph.output;
+  EXPECT_NE(graph.output.find("deadlock cycle: worker-1 waits for worker-2"), std::string::npos)
+      << graph.output;
+  EXPECT_NE(graph.output.find("reproduce: iosim graph scenarios/bugs/lock_order_inversion.json --seed 2"),
+            std::string::npos)
+      << graph.output;
+}
+
+TEST(CliGraph, DotFileIsTheSameForTheSameSeed) {
+  const std::string first = temp_path("first.dot").string();
+  const std::string second = temp_path("second.dot").string();
+  ASSERT_EQ(iosim("graph scenarios/echo_poll.json --seed 4 --dot " + first).exit_code, 0);
+  ASSERT_EQ(iosim("graph scenarios/echo_poll.json --seed 4 --dot " + second + " --window 0..400").exit_code,
+            0);
+  ASSERT_EQ(iosim("graph scenarios/echo_poll.json --seed 4 --dot " + second).exit_code, 0);
+  const std::string dot = read_file(first);
+  EXPECT_TRUE(dot.starts_with("digraph happens_before {")) << dot.substr(0, 80);
+  EXPECT_EQ(dot, read_file(second));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Graph, CliBadInput,
+    ::testing::Values(
+        BadInput{"GraphMissingFile", "graph scenarios/no_such_file.json --races", "no_such_file.json"},
+        BadInput{"GraphWindowGarbage", "graph scenarios/echo_poll.json --window 9..3", "--window"},
+        BadInput{"GraphDotUnwritable", "graph scenarios/echo_poll.json --dot /nonexistent/dir/g.dot",
+                 "/nonexistent/dir/g.dot"},
+        BadInput{"GraphBadFault", "graph scenarios/echo_poll.json --fault nope=1", "nope"}),
+    [](const ::testing::TestParamInfo<BadInput>& test) { return test.param.name; });
+
+}  // namespace

@@ -386,7 +386,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"GraphWindowGarbage", "graph scenarios/echo_poll.json --window 9..3", "--window"},
         BadInput{"GraphDotUnwritable", "graph scenarios/echo_poll.json --dot /nonexistent/dir/g.dot",
                  "/nonexistent/dir/g.dot"},
-        BadInput{"GraphBadFault", "graph scenarios/echo_poll.json --fault nope=1", "nope"}),
+        BadInput{"GraphBadFault", "graph scenarios/echo_poll.json --fault nope=1", "nope"},
+        BadInput{"GraphTraceFileGarbage",
+                 "graph " + write_temp("garbage.jsonl", "{\"format\": \"iosim-trace\", \"version\": 1,\n"),
+                 "garbage.jsonl:1: "},
+        BadInput{"GraphTraceFileDeadlocks", "graph " + write_temp("any.jsonl", "") + " --deadlocks",
+                 "--deadlocks needs the scenario"}),
     [](const ::testing::TestParamInfo<BadInput>& test) { return test.param.name; });
 
 }  // namespace

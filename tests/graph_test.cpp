@@ -5,11 +5,14 @@
 #include <rapidcheck.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "tools/analysis/analyses.hpp"
+#include "tools/analysis/trace_file.hpp"
 #include "tools/driver.hpp"
+#include "tools/trace_format.hpp"
 
 namespace iosim::analysis {
 namespace {
@@ -262,6 +265,41 @@ TEST(Deadlocks, LostWakeupHangsWithoutACycleAndTheFixedInversionNeverDeadlocks) 
     const AnalysedRun run = analyse("scenarios/bugs/lock_order_inversion_fixed.json", seed);
     EXPECT_EQ(run.report.sim->run.outcome, sim::RunResult::Outcome::completed) << "seed " << seed;
   }
+}
+
+// ---- a saved trace ----
+
+TEST(TraceFile, ReadsBackTheSameGraphAsTheRunThatWroteIt) {
+  Result<ScenarioSpec> spec = load_scenario_file(source_dir + "/scenarios/bugs/close_while_reading.json");
+  ASSERT_TRUE(spec.is_ok());
+  RunRequest request;
+  request.capture_trace = true;
+  const std::string path = (std::filesystem::temp_directory_path() / "iosim_graph_test.jsonl").string();
+  std::optional<TraceGraph> live;
+  run_scenario(spec.value(), request, [&](SimOs& os) {
+    live.emplace(make_trace_view(os.trace(), os.scheduler()));
+    std::ofstream out(path);
+    write_trace_jsonl(out, os);
+  });
+  Result<TraceView> read = read_trace_jsonl(path);
+  ASSERT_TRUE(read.is_ok()) << read.status().message();
+  const TraceGraph saved(std::move(read.value()));
+  std::ostringstream live_dot, saved_dot;
+  write_dot(live_dot, *live, DotOptions{});
+  write_dot(saved_dot, saved, DotOptions{});
+  EXPECT_EQ(live_dot.str(), saved_dot.str());
+  ASSERT_EQ(find_races(saved).size(), 1u);
+  EXPECT_EQ(format_race(saved, find_races(saved)[0]), format_race(*live, find_races(*live)[0]));
+}
+
+TEST(TraceFile, RejectsAFileWithoutTheNamesTableNamingTheLine) {
+  const std::string path = (std::filesystem::temp_directory_path() / "iosim_graph_test_old.jsonl").string();
+  std::ofstream(path) << R"({"format":"iosim-trace","version":1,"seed":1})"
+                      << "\n";
+  const Result<TraceView> read = read_trace_jsonl(path);
+  ASSERT_FALSE(read.is_ok());
+  EXPECT_NE(read.status().message().find(path + ":1: the header has no \"names\""), std::string::npos)
+      << read.status().message();
 }
 
 // ---- DOT and the critical path ----

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "tools/analysis/analyses.hpp"
+#include "tools/analysis/trace_file.hpp"
 #include "tools/commands.hpp"
 #include "tools/driver.hpp"
 
@@ -102,56 +103,94 @@ std::string graph_reproduce(const ScenarioSpec& spec, const RunReport& report, c
   return command;
 }
 
-}  // namespace
+// What the analyses work on: a graph, and for a scenario run its outcome and the command that reproduces it.
+struct Subject {
+  std::optional<analysis::TraceGraph> graph;
+  std::optional<SimOutcome> outcome;  // unset for a trace file
+  std::string reproduce;
+};
 
-int graph_command(const GraphOptions& options) {
+int load_scenario_run(const GraphOptions& options, Subject& subject) {
   Result<ScenarioSpec> loaded = load_scenario_file(options.scenario);
   if (!loaded) return bad_input(loaded.status().message());
   const ScenarioSpec& spec = loaded.value();
-  analysis::DotOptions dot_options;
-  if (!options.window.empty() && !parse_window(options.window, dot_options)) {
-    return bad_input(
-        fmt::format("--window: expected A..B (trace event indices, A <= B), got '{}'", options.window));
-  }
   RunRequest request;
   request.seed = options.seed;
   request.strategy = options.strategy;
   request.strategy_options = options.strategy_options;
   request.capture_trace = true;
   if (Status applied = apply_faults(request, options.faults); !applied) return bad_input(applied.message());
-  std::optional<analysis::TraceGraph> graph;
   const RunReport report = run_scenario(spec, request, [&](SimOs& os) {
-    graph.emplace(analysis::make_trace_view(os.trace(), os.scheduler()));
+    subject.graph.emplace(analysis::make_trace_view(os.trace(), os.scheduler()));
   });
-  if (!report.sim || !graph) return bad_input("iosim graph needs a simulated run");
-  const SimOutcome& outcome = *report.sim;
+  if (!report.sim || !subject.graph) return bad_input("iosim graph needs a simulated run");
+  subject.outcome = *report.sim;
+  subject.reproduce = graph_reproduce(spec, report, options);
   fmt::print("run       {} seed {} strategy {}: {}, {} events, {:.3f} ms virtual\n", spec.name, report.seed,
-             report.strategy, sim::outcome_name(outcome.run.outcome), outcome.event_count,
-             static_cast<double>(outcome.run.end_time_ns) / 1e6);
+             report.strategy, sim::outcome_name(report.sim->run.outcome), report.sim->event_count,
+             static_cast<double>(report.sim->run.end_time_ns) / 1e6);
+  return exit_holds;
+}
+
+// A trace saved by `iosim run --trace-out F.jsonl`: no run, so no seed options and no end state to judge.
+int load_trace_file(const GraphOptions& options, Subject& subject) {
+  if (options.seed || options.strategy || !options.faults.empty()) {
+    return bad_input(
+        fmt::format("{}: a saved trace is one run already; --seed, --strategy and --fault apply "
+                    "to a scenario",
+                    options.scenario));
+  }
+  if (options.deadlocks) {
+    return bad_input(
+        fmt::format("{}: --deadlocks needs the scenario (a trace file does not record which "
+                    "tasks were blocked when the run stopped)",
+                    options.scenario));
+  }
+  Result<analysis::TraceView> view = analysis::read_trace_jsonl(options.scenario);
+  if (!view) return bad_input(view.status().message());
+  subject.graph.emplace(std::move(view.value()));
+  subject.reproduce = fmt::format("iosim graph {}{}", options.scenario, options.races ? " --races" : "");
+  fmt::print("trace     {}: {} events\n", options.scenario, subject.graph->view().events.size());
+  return exit_holds;
+}
+
+}  // namespace
+
+int graph_command(const GraphOptions& options) {
+  analysis::DotOptions dot_options;
+  if (!options.window.empty() && !parse_window(options.window, dot_options)) {
+    return bad_input(
+        fmt::format("--window: expected A..B (trace event indices, A <= B), got '{}'", options.window));
+  }
+  Subject subject;
+  const bool trace_file = options.scenario.ends_with(".jsonl");
+  const int loaded = trace_file ? load_trace_file(options, subject) : load_scenario_run(options, subject);
+  if (loaded != exit_holds) return loaded;
+  const analysis::TraceGraph& graph = *subject.graph;
   std::string kinds;
   for (int kind = 0; kind < analysis::edge_kind_count; ++kind) {
     kinds += fmt::format(" {}={}", analysis::edge_kind_name(static_cast<analysis::EdgeKind>(kind)),
-                         graph->edge_count(static_cast<analysis::EdgeKind>(kind)));
+                         graph.edge_count(static_cast<analysis::EdgeKind>(kind)));
   }
-  fmt::print("graph     {} vertices, {} edges ({} )\n", boost::num_vertices(graph->graph()),
-             boost::num_edges(graph->graph()), kinds);
+  fmt::print("graph     {} vertices, {} edges ({} )\n", boost::num_vertices(graph.graph()),
+             boost::num_edges(graph.graph()), kinds);
   std::size_t problems = 0;
-  if (options.races) problems += print_races(*graph);
-  if (options.deadlocks) problems += print_deadlocks(*graph, outcome);
+  if (options.races) problems += print_races(graph);
+  if (options.deadlocks) problems += print_deadlocks(graph, *subject.outcome);
   if (options.critical_path) {
-    const analysis::CriticalPath path = analysis::critical_path(*graph);
-    print_critical_path(*graph, path);
+    const analysis::CriticalPath path = analysis::critical_path(graph);
+    print_critical_path(graph, path);
     if (!options.dot_path.empty()) dot_options.highlight = path.vertices;
   }
   if (!options.dot_path.empty()) {
-    if (const int written = write_dot_file(*graph, options.dot_path, dot_options); written != exit_holds)
+    if (const int written = write_dot_file(graph, options.dot_path, dot_options); written != exit_holds)
       return written;
   }
   if (problems == 0) {
     fmt::print("result    no race or deadlock found\n");
     return exit_holds;
   }
-  fmt::print("reproduce: {}\n", graph_reproduce(spec, report, options));
+  fmt::print("reproduce: {}\n", subject.reproduce);
   fmt::print("result    {} problem(s) found\n", problems);
   return exit_check_failed;
 }

@@ -152,7 +152,8 @@ void add_replay(CLI::App& app, iosim::cli::ReplayCommandOptions& options) {
 
 void add_graph(CLI::App& app, iosim::cli::GraphOptions& options) {
   CLI::App* graph = app.add_subcommand("graph", "Happens-before analysis of one simulated run: races, deadlocks, DOT");
-  graph->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
+  graph->add_option("scenario", options.scenario, "Scenario file (JSON), or a trace saved by run --trace-out (.jsonl)")
+      ->required();
   graph->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")->check(seed_digits);
   add_strategy_options(graph, options.strategy, options.strategy_options);
   add_fault_option(graph, options.faults);

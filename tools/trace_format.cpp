@@ -128,8 +128,13 @@ std::vector<std::string> format_timeline(SimOs& os, std::size_t line_max) {
 
 void write_trace_jsonl(std::ostream& out, SimOs& os) {
   const sim::Trace& trace = os.trace();
+  // "names": the interned name table, so a reader can resolve arguments that carry name ids (the mutex of a
+  // mutex_lock, the client socket of tcp.accept) — `iosim graph` on a trace file needs them.
+  nlohmann::json names = nlohmann::json::array();
+  for (std::uint32_t id = 0; id < trace.name_count(); ++id) names.push_back(trace.name(id));
   out << nlohmann::json{{"format", "iosim-trace"}, {"version", 1}, {"seed", os.config().seed},
-                        {"strategy", os.config().strategy}, {"trace_hash", fmt::format("{:016x}", trace.hash())}}
+                        {"strategy", os.config().strategy}, {"trace_hash", fmt::format("{:016x}", trace.hash())},
+                        {"names", std::move(names)}}
              .dump()
       << '\n';
   for (const sim::TraceEvent& event : trace.events()) {

@@ -33,9 +33,16 @@ bool parse_window(const std::string& text, analysis::DotOptions& options) {
   return options.first_event <= options.last_event;
 }
 
-std::size_t print_races(const analysis::TraceGraph& graph) {
+// Prints every race; their calls are drawn highlighted in the DOT file.
+std::size_t print_races(const analysis::TraceGraph& graph, analysis::DotOptions& dot_options) {
   const std::vector<analysis::Race> races = analysis::find_races(graph);
-  for (const analysis::Race& race : races) fmt::print("{}\n", analysis::format_race(graph, race));
+  for (const analysis::Race& race : races) {
+    fmt::print("{}\n", analysis::format_race(graph, race));
+    for (const analysis::FdOperation* op : {&race.first, &race.second}) {
+      dot_options.highlight.push_back(op->first);
+      dot_options.highlight.push_back(op->last);
+    }
+  }
   fmt::print("races     {} unordered conflicting fd call pair(s)\n", races.size());
   return races.size();
 }
@@ -175,12 +182,13 @@ int graph_command(const GraphOptions& options) {
   fmt::print("graph     {} vertices, {} edges ({} )\n", boost::num_vertices(graph.graph()),
              boost::num_edges(graph.graph()), kinds);
   std::size_t problems = 0;
-  if (options.races) problems += print_races(graph);
+  if (options.races) problems += print_races(graph, dot_options);
   if (options.deadlocks) problems += print_deadlocks(graph, *subject.outcome);
   if (options.critical_path) {
     const analysis::CriticalPath path = analysis::critical_path(graph);
     print_critical_path(graph, path);
-    if (!options.dot_path.empty()) dot_options.highlight = path.vertices;
+    if (!options.dot_path.empty())
+      dot_options.highlight.insert(dot_options.highlight.end(), path.vertices.begin(), path.vertices.end());
   }
   if (!options.dot_path.empty()) {
     if (const int written = write_dot_file(graph, options.dot_path, dot_options); written != exit_holds)

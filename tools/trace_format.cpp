@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernel_model/tcp.hpp"
+#include "tools/analysis/trace_graph.hpp"
 
 namespace iosim {
 namespace {
@@ -43,23 +44,6 @@ std::string call_text(SimOs& os, std::string_view call, std::int64_t arg0, std::
   return fmt::format("{}()", call);
 }
 
-// The kernel events `iosim graph` pairs up (fd numbers to files, tcp stream offsets), in words.
-std::string describe_stream_event(std::string_view what, std::string_view object, std::int64_t arg0,
-                                  std::int64_t arg1) {
-  if (what == "fd.install") return fmt::format("fd {} = {}", arg0, object);
-  if (what == "fd.close") return fmt::format("fd {} closed ({})", arg0, object);
-  if (what == "tcp.sendmsg") {
-    if (arg1 == 0) return fmt::format("{} queues FIN after byte {}", object, arg0);
-    return fmt::format("{} queues bytes [{}, {})", object, arg0, arg0 + arg1);
-  }
-  if (what == "tcp.recvmsg") {
-    if (arg1 == 0) return fmt::format("{} reads end of stream after byte {}", object, arg0);
-    return fmt::format("{} reads bytes [{}, {})", object, arg0, arg0 + arg1);
-  }
-  if (what == "tcp.accept") return fmt::format("{} accepted", object);
-  return fmt::format("{} {} {}", what, object, arg0);
-}
-
 std::string describe(SimOs& os, const sim::TraceEvent& event) {
   const sim::Trace& trace = os.trace();
   const std::string_view subject = trace.name(event.subject);
@@ -85,7 +69,7 @@ std::string describe(SimOs& os, const sim::TraceEvent& event) {
       if (subject == "tcp.deliver") {
         return fmt::format("tcp.deliver {} segment {}, recv-Q {}", object, event.arg0, event.arg1);
       }
-      return describe_stream_event(subject, object, event.arg0, event.arg1);
+      return analysis::describe_kernel_event(subject, object, event.arg0, event.arg1);
     case sim::EventKind::fault: return fmt::format("fault {} {}", subject, object);
     case sim::EventKind::note: return std::string(subject);
   }

@@ -37,6 +37,22 @@ std::string_view TraceView::task_name(sim::task_id task) const {
   return task < task_names.size() ? std::string_view(task_names[task]) : std::string_view("?");
 }
 
+std::string describe_kernel_event(std::string_view what, std::string_view object, std::int64_t arg0,
+                                  std::int64_t arg1) {
+  if (what == "fd.install") return fmt::format("fd {} = {}", arg0, object);
+  if (what == "fd.close") return fmt::format("fd {} closed ({})", arg0, object);
+  if (what == "tcp.sendmsg") {
+    if (arg1 == 0) return fmt::format("{} queues FIN after byte {}", object, arg0);
+    return fmt::format("{} queues bytes [{}, {})", object, arg0, arg0 + arg1);
+  }
+  if (what == "tcp.recvmsg") {
+    if (arg1 == 0) return fmt::format("{} reads end of stream after byte {}", object, arg0);
+    return fmt::format("{} reads bytes [{}, {})", object, arg0, arg0 + arg1);
+  }
+  if (what == "tcp.accept") return fmt::format("{} accepted", object);
+  return fmt::format("{} {} {}", what, object, arg0);
+}
+
 TraceView make_trace_view(const sim::Trace& trace, const sim::Runtime& runtime) {
   TraceView view;
   view.events = trace.events();
@@ -357,8 +373,13 @@ std::string TraceGraph::describe(HbVertex v) const {
       return fmt::format("sleeps on {}", subject);
     case EventKind::wake:
       return fmt::format("wakes {} via {}", view_.task_name(static_cast<sim::task_id>(event.arg0)), subject);
-    case EventKind::kernel:
-      return fmt::format("{} {} {} {}", subject, view_.name(event.object), event.arg0, event.arg1);
+    case EventKind::kernel: {
+      if (subject == "tcp.accept") {  // arg0 is the client socket's name id
+        return fmt::format("{} accepted from {}", view_.name(event.object),
+                           view_.name(static_cast<std::uint32_t>(event.arg0)));
+      }
+      return describe_kernel_event(subject, view_.name(event.object), event.arg0, event.arg1);
+    }
     case EventKind::timer_fire:
       return fmt::format("timer {}", subject);
     case EventKind::fault:

@@ -57,6 +57,28 @@ TEST(SimOs, CondVarNeverLosesAWakeUp) {
   }
 }
 
+// Regression: a task killed at teardown while it was suspended inside Mutex::unlock — called from
+// ~LockGuard, a destructor — threw TaskKilled out of that destructor, and the process terminated
+// (accept_after_rst_fixed with --fault accept_aborted=0.3). unlock now finishes and the kill waits for the
+// task's next call. Step limits 20..60 land the kill on every point of the lock/unlock loop.
+TEST(SimOs, KillDuringUnlockInADestructorDoesNotTerminate) {
+  for (std::uint64_t step_max = 20; step_max <= 60; ++step_max) {
+    SimConfig config = config_with_seed(1);
+    config.limits.step_max = step_max;
+    SimOs os(config);
+    int rounds = 0;
+    const SimOutcome outcome = os.run([&] {
+      auto mutex = os.mutex_create();
+      for (;;) {
+        LockGuard lock(*mutex);
+        ++rounds;
+      }
+    });
+    EXPECT_EQ(outcome.run.outcome, sim::RunResult::Outcome::step_limit) << "step_max " << step_max;
+    EXPECT_GT(rounds, 0);
+  }
+}
+
 TEST(SimOs, MutexExcludes) {
   for (std::uint64_t seed = 1; seed <= 50; ++seed) {
     SimOs os(config_with_seed(seed));

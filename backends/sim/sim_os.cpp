@@ -65,14 +65,16 @@ class SimMutex final : public Mutex {
     owner_ = scheduler.current();
     os_.leave(c_mutex_lock, 0);
   }
+  // Never throws: unlock runs in destructors (~LockGuard), and TaskKilled leaving a destructor would
+  // terminate the process. A task killed while suspended here returns normally; its next call unwinds it.
   void unlock() override {
-    if (unwinding()) {
+    if (unwinding() || os_.scheduler().killed()) {
       release();
       return;
     }
     os_.enter(c_mutex_unlock, channel_, 0);
     release();
-    os_.leave(c_mutex_unlock, 0);
+    os_.leave_without_kill(c_mutex_unlock, 0);
   }
   std::uint32_t channel() const { return channel_; }
   // Gives the mutex up and wakes the first waiter, with no scheduling point: CondVar::wait relies on that to
@@ -183,10 +185,15 @@ void SimOs::enter(std::uint32_t call, std::int64_t arg0, std::int64_t arg1) {
 }
 
 long SimOs::leave(std::uint32_t call, long result) {
+  const long returned = leave_without_kill(call, result);
+  if (scheduler_->killed() && !unwinding()) throw sim::TaskKilled{};
+  return returned;
+}
+
+long SimOs::leave_without_kill(std::uint32_t call, long result) {
   const int error = result < 0 ? static_cast<int>(-result) : 0;
   trace_.record({scheduler_->now_ns(), scheduler_->current(), sim::EventKind::sys_exit, names_[call], 0,
                  result < 0 ? -1 : result, error});
-  if (scheduler_->killed() && !unwinding()) throw sim::TaskKilled{};
   if (result >= 0) return result;
   scheduler_->task_errno(scheduler_->current()) = error;
   return -1;

@@ -89,8 +89,12 @@ class SimOs final : public Os {
   // The scheduling point every call starts with: trace the entry, let the strategy pick who runs, charge the
   // call's virtual cost. Throws sim::TaskKilled in a task being torn down.
   void enter(std::uint32_t call, std::int64_t arg0, std::int64_t arg1);
-  // Traces the exit; a negative kernel result becomes -1 with the task's errno set.
+  // Traces the exit; a negative kernel result becomes -1 with the task's errno set. Throws sim::TaskKilled
+  // when the task was killed while inside the call.
   long leave(std::uint32_t call, long result);
+  // The same, never throwing: for calls that run in destructors (Mutex::unlock); the kill then waits for the
+  // task's next call.
+  long leave_without_kill(std::uint32_t call, long result);
   // Traces a fault a decorator (FaultOs) injected into the current task's call.
   void trace_fault(std::string_view fault);
 

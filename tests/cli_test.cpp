@@ -269,7 +269,10 @@ TEST_P(CliBadInput, ExitsTwoWithAClearMessage) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, CliBadInput,
     ::testing::Values(
-        BadInput{"NoCommand", "", "iosim"}, BadInput{"UnknownCommand", "frobnicate", "frobnicate"},
+        BadInput{"NoCommand", "", "iosim"},
+        BadInput{"UnknownCommand", "frobnicate",
+                 "unknown command 'frobnicate' (commands: run, explore, shrink, diff, record, replay, trace, "
+                 "graph, list)"},
         BadInput{"MissingFile", "run scenarios/no_such_file.json", "no_such_file.json"},
         BadInput{"TruncatedJson",
                  "run " + write_temp("truncated.json", "{\"app\": \"echo_select\", \"workload\": {"),
@@ -328,7 +331,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 
-// ---- iosim graph: exit 0 when nothing is found, 1 with a race or deadlock (and a reproduce line), 2 bad input
+// ---- iosim graph: exit 0 when nothing is found, 1 with a race or deadlock (and a reproduce line), 2 bad
+// input
 
 namespace {
 

@@ -1,8 +1,12 @@
-// tools/main.cpp — the iosim command line (CLI11): parses, validates, and hands each subcommand to commands.cpp.
-// Usage errors exit 2 with a message that names the argument; --help works on every subcommand.
-#include <CLI/CLI.hpp>
-#include <cstdio>
+// tools/main.cpp — the iosim command line (CLI11): parses, validates, and hands each subcommand to
+// commands.cpp. Usage errors exit 2 with a message that names the argument; --help works on every subcommand.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <string_view>
 
 #include "tools/commands.hpp"
 
@@ -11,7 +15,8 @@ namespace {
 // --seed takes the full unsigned 64-bit range; CLI11 would wrap "-5" around, so digits only.
 const CLI::Validator seed_digits(
     [](std::string& text) -> std::string {
-      const bool digits = !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
+      const bool digits =
+          !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
       if (!digits || (text.size() == 20 && text > "18446744073709551615")) {
         return "must be an unsigned 64-bit integer, got '" + text + "'";
       }
@@ -19,9 +24,11 @@ const CLI::Validator seed_digits(
     },
     "UINT64", "seed");
 
+constexpr std::string_view commands[] = {"run",    "explore", "shrink", "diff", "record",
+                                         "replay", "trace",   "graph",  "list"};
+
 bool is_command(const std::string& word) {
-  return word == "run" || word == "diff" || word == "list" || word == "explore" || word == "shrink" ||
-         word == "trace" || word == "record" || word == "replay" || word == "graph";
+  return std::find(std::begin(commands), std::end(commands), word) != std::end(commands);
 }
 
 // "A..B" with A <= B, both unsigned 64-bit.
@@ -47,15 +54,17 @@ bool parse_shard(const std::string& text, std::uint64_t& index, std::uint64_t& c
 }
 
 void add_fault_option(CLI::App* command, std::vector<std::string>& faults) {
-  command->add_option("--fault", faults,
-                      "Inject faults, repeatable: NAME=P with NAME one of eintr, spurious_eagain, short_read, "
-                      "short_write, enobufs, accept_aborted, segment_split, reset (probability P per call or "
-                      "segment), or jitter_us=N")
+  command
+      ->add_option("--fault", faults,
+                   "Inject faults, repeatable: NAME=P with NAME one of eintr, spurious_eagain, short_read, "
+                   "short_write, enobufs, accept_aborted, segment_split, reset (probability P per call or "
+                   "segment), or jitter_us=N")
       ->expected(1)
       ->take_all();
 }
 
-void add_strategy_options(CLI::App* command, std::optional<std::string>& strategy, iosim::sim::StrategyOptions& pct) {
+void add_strategy_options(CLI::App* command, std::optional<std::string>& strategy,
+                          iosim::sim::StrategyOptions& pct) {
   command->add_option("--strategy", strategy, "Scheduling strategy (default: the scenario's sim.strategy)")
       ->check(CLI::IsMember({"random", "rr", "pct"}));
   command->add_option("--pct-depth", pct.pct_depth, "pct: bug depth d (d-1 priority change points)")
@@ -73,16 +82,21 @@ constexpr const char* overview =
     "Exit codes: 0 the checks hold, 1 a check failed (a `reproduce:` line follows), 2 bad usage or input.";
 
 void add_run(CLI::App& app, iosim::cli::RunOptions& options) {
-  CLI::App* run = app.add_subcommand("run", "Run a scenario once and check it; the last line is its trace-hash");
-  run->add_option("scenario", options.scenario, "Scenario file (JSON), e.g. scenarios/echo_select.json")->required();
-  run->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")->check(seed_digits);
+  CLI::App* run =
+      app.add_subcommand("run", "Run a scenario once and check it; the last line is its trace-hash");
+  run->add_option("scenario", options.scenario, "Scenario file (JSON), e.g. scenarios/echo_select.json")
+      ->required();
+  run->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")
+      ->check(seed_digits);
   add_strategy_options(run, options.strategy, options.strategy_options);
-  run->add_option("--choices", options.choices, "Replay a .choices file (from `iosim shrink`) instead of a strategy");
+  run->add_option("--choices", options.choices,
+                  "Replay a .choices file (from `iosim shrink`) instead of a strategy");
   add_fault_option(run, options.faults);
   run->add_option("--backend", options.backend, "Where to run: the simulator or the real Linux kernel")
       ->check(CLI::IsMember({"sim", "linux"}))
       ->capture_default_str();
-  run->add_option("--trace-out", options.trace_out, "Write every trace event as JSON lines to this file (sim)");
+  run->add_option("--trace-out", options.trace_out,
+                  "Write every trace event as JSON lines to this file (sim)");
   run->add_flag("--explain", options.explain, "Print a readable timeline of the run's first events (sim)");
   run->add_option("--explain-lines", options.explain_lines, "How many timeline lines --explain prints")
       ->check(CLI::Range(1, 1000000))
@@ -90,25 +104,31 @@ void add_run(CLI::App& app, iosim::cli::RunOptions& options) {
 }
 
 void add_diff(CLI::App& app, iosim::cli::DiffOptions& options) {
-  CLI::App* diff = app.add_subcommand("diff", "Run a scenario on the simulator and on Linux; compare what clients saw");
+  CLI::App* diff =
+      app.add_subcommand("diff", "Run a scenario on the simulator and on Linux; compare what clients saw");
   diff->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
   diff->add_option("--seed", options.seed, "Schedule seed for the simulator run")->check(seed_digits);
 }
 
 void add_explore(CLI::App& app, iosim::cli::ExploreOptions& options, std::string& seeds, std::string& shard) {
-  CLI::App* explore = app.add_subcommand("explore", "Run many seeds; report every failure with its reproduce line");
+  CLI::App* explore =
+      app.add_subcommand("explore", "Run many seeds; report every failure with its reproduce line");
   explore->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
   explore->add_option("--seeds", seeds, "Seed range A..B (inclusive)")->required();
   add_strategy_options(explore, options.strategy, options.strategy_options);
-  explore->add_option("--jobs", options.jobs, "Worker processes")->check(CLI::Range(1, 256))->capture_default_str();
+  explore->add_option("--jobs", options.jobs, "Worker processes")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   explore->add_option("--shard", shard, "K/N: run only the K-th of N interleaved slices of the range");
   explore->add_option("--results", options.results_path, "Write one JSON line per seed to this file");
-  explore->add_flag("--keep-going", options.keep_going, "Record every failure instead of stopping at the first");
+  explore->add_flag("--keep-going", options.keep_going,
+                    "Record every failure instead of stopping at the first");
   add_fault_option(explore, options.faults);
 }
 
 void add_shrink(CLI::App& app, iosim::cli::ShrinkOptions& options) {
-  CLI::App* shrink = app.add_subcommand("shrink", "Cut a failing seed's choice log to a small one that fails the same way");
+  CLI::App* shrink =
+      app.add_subcommand("shrink", "Cut a failing seed's choice log to a small one that fails the same way");
   shrink->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
   shrink->add_option("--seed", options.seed, "The failing seed")->required()->check(seed_digits);
   add_strategy_options(shrink, options.strategy, options.strategy_options);
@@ -134,34 +154,46 @@ void add_trace(CLI::App& app, iosim::cli::TraceOptions& options) {
 }
 
 void add_record(CLI::App& app, iosim::cli::RecordOptions& options) {
-  CLI::App* record = app.add_subcommand("record", "Run a scenario with its server recorded into a .iotrace file");
+  CLI::App* record =
+      app.add_subcommand("record", "Run a scenario with its server recorded into a .iotrace file");
   record->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
   record->add_option("--backend", options.backend, "Where to run: the real Linux kernel or the simulator")
       ->check(CLI::IsMember({"linux", "sim"}))
       ->capture_default_str();
   record->add_option("-o,--output", options.output, "Where to write the recording (.iotrace)")->required();
-  record->add_option("--seed", options.seed, "Schedule seed (sim; default: the scenario's sim.seed)")->check(seed_digits);
+  record->add_option("--seed", options.seed, "Schedule seed (sim; default: the scenario's sim.seed)")
+      ->check(seed_digits);
 }
 
 void add_replay(CLI::App& app, iosim::cli::ReplayCommandOptions& options) {
-  CLI::App* replay = app.add_subcommand("replay", "Re-run a recorded server on the simulator against the recorded world");
+  CLI::App* replay =
+      app.add_subcommand("replay", "Re-run a recorded server on the simulator against the recorded world");
   replay->add_option("recording", options.path, "A .iotrace file from `iosim record`")->required();
   replay->add_option("--seed", options.seed, "Schedule seed (default: the recording's)")->check(seed_digits);
-  replay->add_option("--record-out", options.record_out, "Also write the replayed server's view as a .iotrace file");
+  replay->add_option("--record-out", options.record_out,
+                     "Also write the replayed server's view as a .iotrace file");
 }
 
 void add_graph(CLI::App& app, iosim::cli::GraphOptions& options) {
-  CLI::App* graph = app.add_subcommand("graph", "Happens-before analysis of one simulated run: races, deadlocks, DOT");
-  graph->add_option("scenario", options.scenario, "Scenario file (JSON), or a trace saved by run --trace-out (.jsonl)")
+  CLI::App* graph =
+      app.add_subcommand("graph", "Happens-before analysis of one simulated run: races, deadlocks, DOT");
+  graph
+      ->add_option("scenario", options.scenario,
+                   "Scenario file (JSON), or a trace saved by run --trace-out (.jsonl)")
       ->required();
-  graph->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")->check(seed_digits);
+  graph->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")
+      ->check(seed_digits);
   add_strategy_options(graph, options.strategy, options.strategy_options);
   add_fault_option(graph, options.faults);
-  graph->add_option("--dot", options.dot_path, "Write the graph (or --window of it) as Graphviz DOT to this file");
+  graph->add_option("--dot", options.dot_path,
+                    "Write the graph (or --window of it) as Graphviz DOT to this file");
   graph->add_option("--window", options.window, "A..B: draw only trace events A to B in the DOT file");
-  graph->add_flag("--races", options.races, "Report unordered fd calls that conflict (close, fd reuse, two writers)");
-  graph->add_flag("--deadlocks", options.deadlocks, "At a deadlock or hang, report the wait-for graph's cycles");
-  graph->add_flag("--critical-path", options.critical_path, "Print the chain of events that decided the end time");
+  graph->add_flag("--races", options.races,
+                  "Report unordered fd calls that conflict (close, fd reuse, two writers)");
+  graph->add_flag("--deadlocks", options.deadlocks,
+                  "At a deadlock or hang, report the wait-for graph's cycles");
+  graph->add_flag("--critical-path", options.critical_path,
+                  "Print the chain of events that decided the end time");
 }
 
 }  // namespace
@@ -189,8 +221,8 @@ int main(int argc, char** argv) {
   add_graph(app, graph_options);
   app.add_subcommand("list", "List the bundled applications and scenario files");
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::fprintf(stderr, "iosim: unknown command '%s' (commands: run, diff, list)\nRun 'iosim --help' for usage.\n",
-                 argv[1]);
+    fmt::print(stderr, "iosim: unknown command '{}' (commands: {})\nRun 'iosim --help' for usage.\n", argv[1],
+               fmt::join(commands, ", "));
     return iosim::cli::exit_bad_input;
   }
   try {
@@ -207,10 +239,12 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("diff")) return iosim::cli::diff_command(diff_options);
   if (app.got_subcommand("explore")) {
     if (!parse_seed_range(seeds_text, explore_options.seed_first, explore_options.seed_last)) {
-      std::fprintf(stderr, "iosim: --seeds: expected A..B with A <= B (unsigned 64-bit), got '%s'\n", seeds_text.c_str());
+      std::fprintf(stderr, "iosim: --seeds: expected A..B with A <= B (unsigned 64-bit), got '%s'\n",
+                   seeds_text.c_str());
       return iosim::cli::exit_bad_input;
     }
-    if (!shard_text.empty() && !parse_shard(shard_text, explore_options.shard_index, explore_options.shard_count)) {
+    if (!shard_text.empty() &&
+        !parse_shard(shard_text, explore_options.shard_index, explore_options.shard_count)) {
       std::fprintf(stderr, "iosim: --shard: expected K/N with 1 <= K <= N, got '%s'\n", shard_text.c_str());
       return iosim::cli::exit_bad_input;
     }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "iosim/abi.hpp"
+#include "iosim/win32_abi.hpp"
 
 namespace iosim {
 
@@ -114,6 +115,101 @@ class Os {
   virtual std::unique_ptr<CondVar> condvar_create() = 0;
   virtual void sleep_for(std::int64_t duration_ns) = 0;
   virtual std::int64_t monotonic_ns() = 0;
+
+  // --- Win32-shaped calls: I/O completion ports and overlapped sockets (docs/semantics.md, "Windows") ---
+  // Same names, arguments and results as the Win32 functions (iosim/win32_abi.hpp has the types): BOOL calls
+  // return FALSE_ and set the calling thread's GetLastError(); Winsock calls return SOCKET_ERROR_ /
+  // INVALID_SOCKET_ and set the same per-thread value (WSAGetLastError() == GetLastError(), as on Windows).
+  // Parameters Windows takes but iosim does not model are left out: completion routines (APCs),
+  // lpProtocolInfo and group, and AcceptEx/ConnectEx addresses (SockAddr instead of sockaddr + length).
+  // A SOCKET is also an `int fd` for the POSIX-shaped calls above (bind, listen, setsockopt, getpeername).
+  //
+  // A backend without Win32 I/O (LinuxOs) keeps these defaults: every call fails and GetLastError() reports
+  // Error::NOT_SUPPORTED, so portable code can detect the missing proactor and fall back.
+  virtual win32::HANDLE CreateIoCompletionPort(win32::HANDLE FileHandle, win32::HANDLE ExistingCompletionPort,
+                                               win32::ULONG_PTR CompletionKey, win32::DWORD NumberOfConcurrentThreads) {
+    (void)FileHandle, (void)ExistingCompletionPort, (void)CompletionKey, (void)NumberOfConcurrentThreads;
+    return nullptr;
+  }
+  virtual win32::BOOL GetQueuedCompletionStatus(win32::HANDLE CompletionPort, win32::DWORD* lpNumberOfBytesTransferred,
+                                                win32::ULONG_PTR* lpCompletionKey, win32::OVERLAPPED** lpOverlapped,
+                                                win32::DWORD dwMilliseconds) {
+    (void)CompletionPort, (void)lpNumberOfBytesTransferred, (void)lpCompletionKey, (void)dwMilliseconds;
+    if (lpOverlapped) *lpOverlapped = nullptr;
+    return win32::FALSE_;
+  }
+  // fAlertable is accepted and ignored: iosim models no APCs.
+  virtual win32::BOOL GetQueuedCompletionStatusEx(win32::HANDLE CompletionPort, win32::OVERLAPPED_ENTRY* lpCompletionPortEntries,
+                                                  win32::ULONG ulCount, win32::ULONG* ulNumEntriesRemoved,
+                                                  win32::DWORD dwMilliseconds, win32::BOOL fAlertable) {
+    (void)CompletionPort, (void)lpCompletionPortEntries, (void)ulCount, (void)dwMilliseconds, (void)fAlertable;
+    if (ulNumEntriesRemoved) *ulNumEntriesRemoved = 0;
+    return win32::FALSE_;
+  }
+  virtual win32::BOOL PostQueuedCompletionStatus(win32::HANDLE CompletionPort, win32::DWORD dwNumberOfBytesTransferred,
+                                                 win32::ULONG_PTR dwCompletionKey, win32::OVERLAPPED* lpOverlapped) {
+    (void)CompletionPort, (void)dwNumberOfBytesTransferred, (void)dwCompletionKey, (void)lpOverlapped;
+    return win32::FALSE_;
+  }
+  virtual win32::BOOL CloseHandle(win32::HANDLE hObject) {
+    (void)hObject;
+    return win32::FALSE_;
+  }
+  // WSASocketW(af, type, protocol, lpProtocolInfo = NULL, g = 0, dwFlags); af/type/protocol take iosim's
+  // (Linux) AF::INET, SOCK::STREAM, IPPROTO::TCP, which have the Windows values too.
+  virtual win32::SOCKET WSASocketW(int af, int type, int protocol, win32::DWORD dwFlags) {
+    (void)af, (void)type, (void)protocol, (void)dwFlags;
+    return win32::INVALID_SOCKET_;
+  }
+  virtual int closesocket(win32::SOCKET s) {
+    (void)s;
+    return win32::SOCKET_ERROR_;
+  }
+  virtual int WSARecv(win32::SOCKET s, win32::WSABUF* lpBuffers, win32::DWORD dwBufferCount,
+                      win32::DWORD* lpNumberOfBytesRecvd, win32::DWORD* lpFlags, win32::OVERLAPPED* lpOverlapped) {
+    (void)s, (void)lpBuffers, (void)dwBufferCount, (void)lpNumberOfBytesRecvd, (void)lpFlags, (void)lpOverlapped;
+    return win32::SOCKET_ERROR_;
+  }
+  virtual int WSASend(win32::SOCKET s, win32::WSABUF* lpBuffers, win32::DWORD dwBufferCount,
+                      win32::DWORD* lpNumberOfBytesSent, win32::DWORD dwFlags, win32::OVERLAPPED* lpOverlapped) {
+    (void)s, (void)lpBuffers, (void)dwBufferCount, (void)lpNumberOfBytesSent, (void)dwFlags, (void)lpOverlapped;
+    return win32::SOCKET_ERROR_;
+  }
+  // The addresses AcceptEx writes after the received data are not modelled: call setsockopt(
+  // SO_UPDATE_ACCEPT_CONTEXT_) and getpeername/getsockname, which is what GetAcceptExSockaddrs replaces.
+  virtual win32::BOOL AcceptEx(win32::SOCKET sListenSocket, win32::SOCKET sAcceptSocket, void* lpOutputBuffer,
+                               win32::DWORD dwReceiveDataLength, win32::DWORD dwLocalAddressLength,
+                               win32::DWORD dwRemoteAddressLength, win32::DWORD* lpdwBytesReceived,
+                               win32::OVERLAPPED* lpOverlapped) {
+    (void)sListenSocket, (void)sAcceptSocket, (void)lpOutputBuffer, (void)dwReceiveDataLength;
+    (void)dwLocalAddressLength, (void)dwRemoteAddressLength, (void)lpdwBytesReceived, (void)lpOverlapped;
+    return win32::FALSE_;
+  }
+  // The LPFN_CONNECTEX that WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) returns on Windows; `s` must be bound.
+  virtual win32::BOOL ConnectEx(win32::SOCKET s, const SockAddr& name, const void* lpSendBuffer,
+                                win32::DWORD dwSendDataLength, win32::DWORD* lpdwBytesSent,
+                                win32::OVERLAPPED* lpOverlapped) {
+    (void)s, (void)name, (void)lpSendBuffer, (void)dwSendDataLength, (void)lpdwBytesSent, (void)lpOverlapped;
+    return win32::FALSE_;
+  }
+  virtual win32::BOOL WSAGetOverlappedResult(win32::SOCKET s, win32::OVERLAPPED* lpOverlapped, win32::DWORD* lpcbTransfer,
+                                             win32::BOOL fWait, win32::DWORD* lpdwFlags) {
+    (void)s, (void)lpOverlapped, (void)lpcbTransfer, (void)fWait, (void)lpdwFlags;
+    return win32::FALSE_;
+  }
+  virtual win32::BOOL CancelIoEx(win32::HANDLE hFile, win32::OVERLAPPED* lpOverlapped) {
+    (void)hFile, (void)lpOverlapped;
+    return win32::FALSE_;
+  }
+  virtual win32::BOOL SetFileCompletionNotificationModes(win32::HANDLE FileHandle, win32::UCHAR Flags) {
+    (void)FileHandle, (void)Flags;
+    return win32::FALSE_;
+  }
+  // The calling thread's last Win32 error. The default is for backends without Win32 I/O, whose every Win32
+  // call fails with it.
+  virtual win32::DWORD GetLastError() { return win32::Error::NOT_SUPPORTED; }
+  virtual void SetLastError(win32::DWORD dwErrCode) { (void)dwErrCode; }
+  virtual int WSAGetLastError() { return static_cast<int>(GetLastError()); }
 };
 
 }  // namespace iosim

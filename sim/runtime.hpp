@@ -16,6 +16,18 @@ struct TimerId {
   bool armed() const { return deadline_ns >= 0; }
 };
 
+// Observes the parking of tasks (Windows: a thread associated with a completion port gives up its running
+// slot when it waits on anything else — ReactOS KiActivateWaiterQueue — and takes it back when unwaited —
+// KiUnlinkThread's Queue->CurrentCount++). Installed by the kernel only while a completion port exists.
+class BlockHook {
+ public:
+  virtual ~BlockHook() = default;
+  virtual void before_block(task_id task) = 0;  // the task is about to park
+  virtual void on_wake(task_id task) = 0;       // a parked task was made runnable by wake()
+  virtual void after_block(task_id task) = 0;   // the task runs again (after on_wake, or killed without one)
+  virtual void on_exit(task_id task) = 0;       // the task finished (Windows KeTerminateThread)
+};
+
 class Runtime {
  public:
   virtual ~Runtime() = default;
@@ -31,6 +43,8 @@ class Runtime {
   virtual TimerId add_timer(std::int64_t deadline_ns, std::uint32_t purpose, std::function<void()> callback) = 0;
   virtual void cancel_timer(TimerId& timer) = 0;
   virtual Trace& trace() = 0;
+  // One hook at a time; null removes it. Runtimes that cannot observe blocking ignore it.
+  virtual void set_block_hook(BlockHook* hook) { (void)hook; }
 };
 
 }  // namespace iosim::sim

@@ -87,6 +87,7 @@ void Scheduler::remove_runnable(Task& task) {
 }
 
 void Scheduler::finish(Task& task) {
+  if (block_hook_ && !killing_) block_hook_->on_exit(task.id);
   emit(EventKind::task_exit, task.name_id);
   remove_runnable(task);
   task.state = TaskState::done;
@@ -135,11 +136,13 @@ void Scheduler::block(std::uint32_t channel) {
   IOSIM_ASSERT(current_ != no_task, "block outside a task");
   Task& task = *tasks_[current_ - 1];
   if (task.killed) return;
+  if (block_hook_) block_hook_->before_block(task.id);
   remove_runnable(task);
   task.state = TaskState::blocked;
   task.channel = channel;
   emit(EventKind::block, channel);
   reschedule(task);
+  if (block_hook_) block_hook_->after_block(task.id);
 }
 
 void Scheduler::join(task_id target) {
@@ -154,6 +157,7 @@ bool Scheduler::wake(task_id id, std::uint32_t queue) {
   if (task.state != TaskState::blocked) return false;
   emit(EventKind::wake, queue, 0, id);
   make_runnable(task);
+  if (block_hook_) block_hook_->on_wake(id);
   return true;
 }
 

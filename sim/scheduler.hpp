@@ -85,6 +85,7 @@ class Scheduler final : public Runtime {
   void cancel_timer(TimerId& timer) override;
 
   Trace& trace() override { return trace_; }
+  void set_block_hook(BlockHook* hook) override { block_hook_ = hook; }
   const std::vector<std::uint32_t>& choices() const { return choices_; }
   std::uint64_t steps() const { return steps_; }
 
@@ -146,6 +147,7 @@ class Scheduler final : public Runtime {
   std::size_t done_count_ = 0;
   std::string failure_;
   std::uint32_t name_timer_ = 0, name_killed_ = 0;
+  BlockHook* block_hook_ = nullptr;
 };
 
 }  // namespace iosim::sim

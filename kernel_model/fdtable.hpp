@@ -23,6 +23,8 @@ class fdtable {
   file* fget_light(int fd) const {
     return fd >= 0 && fd < static_cast<int>(files_.size()) ? files_[static_cast<std::size_t>(fd)].get() : nullptr;
   }
+  // Linux replace_fd / do_dup2: `fd` (open) now refers to `f`; the old file loses the table's reference.
+  void replace_fd(int fd, file_ref f) { files_[static_cast<std::size_t>(fd)] = std::move(f); }
   // Linux close_fd: drops the table's reference; -EBADF if fd is not open.
   int close_fd(int fd);
   bool cloexec(int fd) const { return cloexec_[fd]; }

@@ -4,6 +4,7 @@
 
 #include "iosim/assert.hpp"
 #include "kernel_model/af_unix.hpp"
+#include "kernel_model/iocp.hpp"
 #include "kernel_model/pipe.hpp"
 #include "kernel_model/socket.hpp"
 #include "kernel_model/tcp.hpp"
@@ -27,6 +28,7 @@ kernel::~kernel() {
   tearing_down_ = true;
   for (int fd = 0; fd < files_.max_fds(); ++fd) files_.close_fd(fd);
   net_.reset();
+  iocp_.reset();  // after every port is gone: removes the scheduler's block hook
 }
 
 void kernel::trace_event(std::uint32_t what, std::uint32_t object, std::int64_t arg0, std::int64_t arg1) {
@@ -189,6 +191,15 @@ int kernel::sys_shutdown(int fd, int how) {
   file_ref keep;
   socket* sock = sockfd_lookup(fd, &error, &keep);
   return sock ? sock->shutdown(how) : error;
+}
+
+void kernel::replace_fd(int fd, file_ref f) {
+  const file* old = files_.fget_light(fd);
+  IOSIM_ASSERT(old != nullptr, "replace_fd of a closed fd");
+  trace_event(name_fd_close_, old->name(), fd);
+  const std::uint32_t name = f->name();
+  files_.replace_fd(fd, std::move(f));
+  traced_install(fd, name);
 }
 
 int kernel::sys_close(int fd) {

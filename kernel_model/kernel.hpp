@@ -8,6 +8,7 @@
 
 #include "iosim/abi.hpp"
 #include "iosim/os.hpp"
+#include "iosim/win32_abi.hpp"
 #include "kernel_model/fdtable.hpp"
 #include "kernel_model/wait.hpp"
 #include "sim/prng.hpp"
@@ -16,6 +17,9 @@
 namespace iosim::kernel {
 
 class loopback_net;
+class iocp_dispatcher;
+class completion_port;
+struct completion_packet;
 
 // Network faults, drawn from the kernel's own PRNG (kernel_config::fault_seed), so a run replays exactly.
 // Each keeps TCP's guarantees: bytes arrive in order, or the connection is reset.
@@ -45,6 +49,9 @@ struct kernel_config {
   std::int64_t time_wait_ns = 60'000'000'000;   // TCP_TIMEWAIT_LEN
   std::int64_t timer_slack_ns = 50'000;      // current->timer_slack_ns (select/poll slack, traced only)
   long epoll_watches_max = 1'000'000;        // fs.epoll.max_user_watches (ENOSPC beyond it)
+  int processor_count = 2;                   // KeNumberProcessors: a port's concurrency when 0 is asked for
+  long completion_packets_max = 1'000'000;   // packets a port holds before PostQueuedCompletionStatus fails
+                                             // (ERROR_NO_SYSTEM_RESOURCES: Windows runs out of nonpaged pool)
   network_faults faults;
   std::uint64_t fault_seed = 0;
 };
@@ -143,11 +150,42 @@ class kernel {
   int sys_epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms);
   int sys_eventfd2(unsigned int count, int flags);
 
+  // --- Win32 (kernel_model/iocp.cpp, afd.cpp). Handles are fds; results are Win32 or Winsock error codes
+  // (0 = success, Error::IO_PENDING = queued), exactly what GetLastError() reports afterwards. ---
+  iocp_dispatcher& iocp();  // created with the first completion port
+  win32::DWORD nt_create_io_completion(int concurrency, int* handle);
+  win32::DWORD nt_set_completion_port(int file_handle, int port_handle, win32::ULONG_PTR key);
+  // timeout_ms -1 waits forever; fills 1..count packets on success.
+  win32::DWORD nt_remove_io_completion(int port_handle, std::int64_t timeout_ms, completion_packet* packets,
+                                       unsigned count, unsigned* removed);
+  win32::DWORD nt_set_io_completion(int port_handle, const completion_packet& packet);
+  win32::DWORD nt_close(int handle);
+  win32::DWORD afd_recv(int s, const win32::WSABUF* buffers, std::size_t count, win32::DWORD* bytes,
+                        win32::OVERLAPPED* overlapped);
+  win32::DWORD afd_send(int s, const win32::WSABUF* buffers, std::size_t count, win32::DWORD* bytes,
+                        win32::OVERLAPPED* overlapped);
+  win32::DWORD afd_accept(int listen_s, int accept_s, void* output, win32::DWORD receive_bytes,
+                          win32::DWORD local_bytes, win32::DWORD remote_bytes, win32::DWORD* bytes,
+                          win32::OVERLAPPED* overlapped);
+  win32::DWORD afd_connect(int s, const SockAddr& addr, const void* data, win32::DWORD length, win32::DWORD* bytes,
+                           win32::OVERLAPPED* overlapped);
+  // WSAGetOverlappedResult: the request's bytes, or its Winsock error (WSA_IO_INCOMPLETE while pending).
+  win32::DWORD afd_get_overlapped_result(int s, win32::OVERLAPPED* overlapped, bool wait, win32::DWORD* bytes);
+  win32::DWORD afd_cancel_io(int handle, const win32::OVERLAPPED* overlapped);
+  win32::DWORD afd_set_notification_modes(int handle, win32::UCHAR flags);
+  win32::DWORD afd_update_accept_context(int s, int listen_s);
+  // `fd` (open) now refers to `f` (AcceptEx's connection taking over the accept socket's handle), traced as
+  // the old file's fd.close and the new one's fd.install.
+  void replace_fd(int fd, file_ref f);
+  // An AcceptEx socket before SO_UPDATE_ACCEPT_CONTEXT: getpeername, getsockname and shutdown fail.
+  bool afd_accept_context_pending(int s);
+
  private:
   // Linux sockfd_lookup: the socket behind fd, or null with *error set to -EBADF / -ENOTSOCK.
   class socket* sockfd_lookup(int fd, int* error, file_ref* keep);
   int install_fd(file_ref f, int flags);
   int traced_install(int fd, std::uint32_t file_name);
+  completion_port* port_lookup(int handle, file_ref* keep);
 
   sim::Runtime& runtime_;
   kernel_config config_;
@@ -161,6 +199,7 @@ class kernel {
   std::uint32_t name_select_ = 0, name_poll_ = 0, name_select_slack_ = 0, name_poll_slack_ = 0;
   std::uint32_t name_kernel_ = 0;
   std::uint32_t name_fd_install_ = 0, name_fd_close_ = 0;
+  std::unique_ptr<iocp_dispatcher> iocp_;
 };
 
 }  // namespace iosim::kernel

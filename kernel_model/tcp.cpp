@@ -342,6 +342,8 @@ void tcp_socket::buffer_sizes_changed() {
 void tcp_socket::release() {
   // Linux tcp_close.
   if (k().tearing_down()) return;
+  // IRP_MJ_CLEANUP: the requests still pending on the handle complete with STATUS_CANCELLED first.
+  if (afd_) afd_cancel(*this, nullptr, win32::STATUS::CANCELLED);
   loopback_net& net = k().net();
   tcp_sock& tp = *tcp;
   tp.sk_shutdown = SHUTDOWN_MASK;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel_model/afd.hpp"
 #include "kernel_model/byte_queue.hpp"
 #include "kernel_model/socket.hpp"
 
@@ -103,8 +104,12 @@ class tcp_socket final : public socket {
   bool listening() const override { return tcp->state == TCP_LISTEN; }
 
   const std::shared_ptr<tcp_sock> tcp;
+  // Win32 overlapped I/O state (kernel_model/afd.cpp); created on first use, so POSIX-only runs never have it.
+  afd_endpoint& afd_state();
+  afd_endpoint* afd() { return afd_.get(); }
 
  private:
+  std::unique_ptr<afd_endpoint> afd_;
   long recv_copy(void* buf, std::size_t len, int flags, std::size_t* copied);
   int wait_for_connect(std::int64_t deadline_ns);
 };

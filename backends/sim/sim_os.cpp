@@ -236,7 +236,10 @@ long SimOs::read(int fd, void* buf, std::size_t len) {
 long SimOs::write(int fd, const void* buf, std::size_t len) {
   IOSIM_SIM_CALL(c_write, fd, static_cast<std::int64_t>(len), kernel_->sys_write(fd, buf, len));
 }
-int SimOs::shutdown(int fd, int how) { IOSIM_SIM_CALL(c_shutdown, fd, how, kernel_->sys_shutdown(fd, how)); }
+int SimOs::shutdown(int fd, int how) {
+  IOSIM_SIM_CALL(c_shutdown, fd, how,
+                 kernel_->afd_accept_context_pending(fd) ? -E::NOTCONN : kernel_->sys_shutdown(fd, how));
+}
 int SimOs::close(int fd) { IOSIM_SIM_CALL(c_close, fd, 0, kernel_->sys_close(fd)); }
 int SimOs::dup(int fd) { IOSIM_SIM_CALL(c_dup, fd, 0, kernel_->sys_dup(fd)); }
 int SimOs::fcntl(int fd, int cmd, int arg) { IOSIM_SIM_CALL(c_fcntl, fd, cmd, kernel_->sys_fcntl(fd, cmd, arg)); }
@@ -244,16 +247,19 @@ int SimOs::getsockopt(int fd, int level, int name, int* value) {
   IOSIM_SIM_CALL(c_getsockopt, fd, name, kernel_->sys_getsockopt(fd, level, name, value));
 }
 int SimOs::setsockopt(int fd, int level, int name, int value) {
-  IOSIM_SIM_CALL(c_setsockopt, fd, name, kernel_->sys_setsockopt(fd, level, name, value));
+  IOSIM_SIM_CALL(c_setsockopt, fd, name, setsockopt_win32(fd, level, name, value));
 }
 int SimOs::set_linger(int fd, bool on, int linger_seconds) {
   IOSIM_SIM_CALL(c_set_linger, fd, linger_seconds, kernel_->sys_set_linger(fd, on, linger_seconds));
 }
+// An AcceptEx socket has no addresses until SO_UPDATE_ACCEPT_CONTEXT (Windows: WSAENOTCONN).
 int SimOs::getsockname(int fd, SockAddr* addr) {
-  IOSIM_SIM_CALL(c_getsockname, fd, 0, kernel_->sys_getsockname(fd, addr));
+  IOSIM_SIM_CALL(c_getsockname, fd, 0,
+                 kernel_->afd_accept_context_pending(fd) ? -E::NOTCONN : kernel_->sys_getsockname(fd, addr));
 }
 int SimOs::getpeername(int fd, SockAddr* addr) {
-  IOSIM_SIM_CALL(c_getpeername, fd, 0, kernel_->sys_getpeername(fd, addr));
+  IOSIM_SIM_CALL(c_getpeername, fd, 0,
+                 kernel_->afd_accept_context_pending(fd) ? -E::NOTCONN : kernel_->sys_getpeername(fd, addr));
 }
 int SimOs::select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) {
   IOSIM_SIM_CALL(c_select, nfds, timeout ? timeout->tv_sec * 1'000'000 + timeout->tv_usec : -1,
@@ -276,6 +282,16 @@ int SimOs::eventfd(unsigned int initval, int flags) {
 }
 
 #undef IOSIM_SIM_CALL
+
+int SimOs::setsockopt_win32(int fd, int level, int name, int value) {
+  // The Winsock-only options: SO_UPDATE_ACCEPT_CONTEXT (value: the listening socket) gives an AcceptEx socket
+  // its addresses; SO_UPDATE_CONNECT_CONTEXT is accepted (a ConnectEx socket already has them in iosim).
+  if (level == SOL::SOCKET && name == win32::SO_UPDATE_ACCEPT_CONTEXT_) {
+    return kernel_->afd_update_accept_context(fd, value) ? -E::NOTSOCK : 0;
+  }
+  if (level == SOL::SOCKET && name == win32::SO_UPDATE_CONNECT_CONTEXT_) return 0;
+  return kernel_->sys_setsockopt(fd, level, name, value);
+}
 
 std::unique_ptr<Thread> SimOs::thread_create(std::string name, std::function<void()> body) {
   enter(c_thread_create, 0, 0);

@@ -86,6 +86,36 @@ class SimOs final : public Os {
   void sleep_for(std::int64_t duration_ns) override;
   std::int64_t monotonic_ns() override;
 
+  // Win32-shaped calls on the virtual kernel's completion ports and AFD (kernel_model/iocp.cpp, afd.cpp).
+  // A HANDLE or SOCKET is the fd of the object in the one handle table; a port's is never 0 (NULL).
+  win32::HANDLE CreateIoCompletionPort(win32::HANDLE file, win32::HANDLE port, win32::ULONG_PTR key,
+                                       win32::DWORD threads) override;
+  win32::BOOL GetQueuedCompletionStatus(win32::HANDLE port, win32::DWORD* bytes, win32::ULONG_PTR* key,
+                                        win32::OVERLAPPED** overlapped, win32::DWORD timeout_ms) override;
+  win32::BOOL GetQueuedCompletionStatusEx(win32::HANDLE port, win32::OVERLAPPED_ENTRY* entries, win32::ULONG count,
+                                          win32::ULONG* removed, win32::DWORD timeout_ms, win32::BOOL alertable) override;
+  win32::BOOL PostQueuedCompletionStatus(win32::HANDLE port, win32::DWORD bytes, win32::ULONG_PTR key,
+                                         win32::OVERLAPPED* overlapped) override;
+  win32::BOOL CloseHandle(win32::HANDLE object) override;
+  win32::SOCKET WSASocketW(int af, int type, int protocol, win32::DWORD flags) override;
+  int closesocket(win32::SOCKET s) override;
+  int WSARecv(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* received, win32::DWORD* flags,
+              win32::OVERLAPPED* overlapped) override;
+  int WSASend(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* sent, win32::DWORD flags,
+              win32::OVERLAPPED* overlapped) override;
+  win32::BOOL AcceptEx(win32::SOCKET listener, win32::SOCKET accepted, void* buffer, win32::DWORD receive_bytes,
+                       win32::DWORD local_bytes, win32::DWORD remote_bytes, win32::DWORD* received,
+                       win32::OVERLAPPED* overlapped) override;
+  win32::BOOL ConnectEx(win32::SOCKET s, const SockAddr& name, const void* buffer, win32::DWORD length,
+                        win32::DWORD* sent, win32::OVERLAPPED* overlapped) override;
+  win32::BOOL WSAGetOverlappedResult(win32::SOCKET s, win32::OVERLAPPED* overlapped, win32::DWORD* transferred,
+                                     win32::BOOL wait, win32::DWORD* flags) override;
+  win32::BOOL CancelIoEx(win32::HANDLE file, win32::OVERLAPPED* overlapped) override;
+  win32::BOOL SetFileCompletionNotificationModes(win32::HANDLE file, win32::UCHAR flags) override;
+  win32::DWORD GetLastError() override;
+  void SetLastError(win32::DWORD error) override;
+  int WSAGetLastError() override { return static_cast<int>(GetLastError()); }
+
   // The scheduling point every call starts with: trace the entry, let the strategy pick who runs, charge the
   // call's virtual cost. Throws sim::TaskKilled in a task being torn down.
   void enter(std::uint32_t call, std::int64_t arg0, std::int64_t arg1);
@@ -108,6 +138,14 @@ class SimOs final : public Os {
   bool ran_ = false;
   std::uint32_t names_[40]{};
   std::uint32_t mutex_count_ = 0, condvar_count_ = 0;
+  int setsockopt_win32(int fd, int level, int name, int value);
+  // Win32 calls: entry and exit traced like the others; the exit's arg1 is the Win32 error it set.
+  void win32_enter(int call, std::int64_t arg0, std::int64_t arg1);
+  // Records the exit and sets the task's last error (also on success: Windows leaves it alone then, iosim
+  // too — only a non-zero error is stored). Returns `ok`.
+  bool win32_leave(int call, bool ok, std::int64_t result, win32::DWORD error);
+  std::uint32_t win32_names_[20]{};
+  std::vector<win32::DWORD> win32_errors_;  // GetLastError per task, indexed by task id
 };
 
 }  // namespace iosim

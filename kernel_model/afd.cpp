@@ -457,12 +457,12 @@ DWORD kernel::afd_get_overlapped_result(int s, win32::OVERLAPPED* overlapped, bo
   file_ref keep;
   if (!afd_lookup(*this, s, &keep)) return WSA::NOTSOCK;
   if (!overlapped) return WSA::FAULT;
-  if (wait && !win32::HasOverlappedIoCompleted(*overlapped)) {
+  if (wait && !win32::has_overlapped_io_completed(*overlapped)) {
     const int waited = wait_event(iocp().overlapped_wq, -1, false,
-                                  [&] { return win32::HasOverlappedIoCompleted(*overlapped); });
+                                  [&] { return win32::has_overlapped_io_completed(*overlapped); });
     if (waited < 0) return WSA::INTR;
   }
-  if (!win32::HasOverlappedIoCompleted(*overlapped)) return WSA::IO_INCOMPLETE;
+  if (!win32::has_overlapped_io_completed(*overlapped)) return WSA::IO_INCOMPLETE;
   if (bytes) *bytes = static_cast<DWORD>(overlapped->InternalHigh);
   return static_cast<DWORD>(
       win32::nt_status_to_wsa_error(static_cast<NTSTATUS>(static_cast<std::uint32_t>(overlapped->Internal))));

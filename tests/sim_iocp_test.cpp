@@ -129,7 +129,7 @@ TEST(SimIocp, PendingReceivesCompleteInOrderWithWhatArrived) {
     OVERLAPPED first{}, second{};
     ASSERT_EQ(recv_into(os, pair.server, a, sizeof a, &first), SOCKET_ERROR_);
     EXPECT_EQ(os.WSAGetLastError(), WSA::IO_PENDING);
-    EXPECT_FALSE(HasOverlappedIoCompleted(first));
+    EXPECT_FALSE(has_overlapped_io_completed(first));
     ASSERT_EQ(recv_into(os, pair.server, b, sizeof b, &second), SOCKET_ERROR_);
     send_text(os, pair.client, "xyz");
     Got got = get(os, pair.port, INFINITE_);

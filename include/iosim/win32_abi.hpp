@@ -135,8 +135,8 @@ struct OVERLAPPED {
 };
 static_assert(sizeof(OVERLAPPED) == 4 * sizeof(void*));
 
-// HasOverlappedIoCompleted (winbase.h): the I/O manager rewrites Internal when the request completes.
-inline bool HasOverlappedIoCompleted(const OVERLAPPED& overlapped) {
+// HasOverlappedIoCompleted (a macro in winbase.h): the I/O manager rewrites Internal when the request completes.
+inline bool has_overlapped_io_completed(const OVERLAPPED& overlapped) {
   return static_cast<NTSTATUS>(overlapped.Internal) != STATUS::PENDING;
 }
 

@@ -327,6 +327,81 @@ TEST(SimIocp, ConnectExNeedsABoundSocket) {
   });
 }
 
+TEST(SimIocp, ConnectExPendsOverLatencyAndReportsRefusal) {
+  SimConfig config;
+  config.kernel.latency_ns = 1'000'000;
+  SimOs os(config);
+  const SimOutcome outcome = os.run([&] {
+    SockAddr addr;
+    const SOCKET listener = bound_listener(os, &addr);
+    const SOCKET s = overlapped_socket(os);
+    HANDLE port = os.CreateIoCompletionPort(reinterpret_cast<HANDLE>(s), nullptr, 5, 1);
+    ASSERT_EQ(os.bind(static_cast<int>(s), SockAddr{any_ip, 0}), 0);
+    OVERLAPPED overlapped{};
+    EXPECT_FALSE(os.ConnectEx(s, addr, nullptr, 0, nullptr, &overlapped));
+    EXPECT_EQ(os.GetLastError(), Error::IO_PENDING);
+    EXPECT_TRUE(get(os, port, INFINITE_).ok);
+    os.closesocket(listener);
+    const SOCKET refused = overlapped_socket(os);
+    HANDLE other = os.CreateIoCompletionPort(reinterpret_cast<HANDLE>(refused), nullptr, 6, 1);
+    ASSERT_EQ(os.bind(static_cast<int>(refused), SockAddr{any_ip, 0}), 0);
+    EXPECT_FALSE(os.ConnectEx(refused, addr, nullptr, 0, nullptr, &overlapped));
+    EXPECT_EQ(os.GetLastError(), Error::IO_PENDING);
+    const Got got = get(os, other, INFINITE_);
+    EXPECT_FALSE(got.ok);
+    EXPECT_EQ(got.error, Error::CONNECTION_REFUSED);
+    DWORD transferred = 0, flags = 0;
+    EXPECT_FALSE(os.WSAGetOverlappedResult(refused, &overlapped, &transferred, FALSE_, &flags));
+    EXPECT_EQ(os.WSAGetLastError(), WSA::CONNREFUSED);
+  });
+  EXPECT_EQ(outcome.run.outcome, sim::RunResult::Outcome::completed) << outcome.run.failure;
+}
+
+// A small IOCP echo (a worker pool of 2 on a port of concurrency 1, AcceptEx, WSARecv, WSASend) replays
+// bit for bit: the same seed gives the same trace-hash.
+std::uint64_t echo_hash(std::uint64_t seed) {
+  SimConfig config;
+  config.seed = seed;
+  SimOs os(config);
+  const SimOutcome outcome = os.run([&] {
+    SockAddr addr;
+    const SOCKET listener = bound_listener(os, &addr);
+    HANDLE port = os.CreateIoCompletionPort(reinterpret_cast<HANDLE>(listener), nullptr, 1, 1);
+    const SOCKET accepted = overlapped_socket(os);
+    char buffer[32];
+    OVERLAPPED accept_io{}, read_io{}, write_io{};
+    DWORD bytes = 0;
+    os.AcceptEx(listener, accepted, buffer, 0, 32, 32, &bytes, &accept_io);
+    auto worker = os.thread_create("worker", [&] {
+      for (;;) {
+        const Got got = get(os, port, INFINITE_);
+        if (got.key == 0) return;  // the stop packet
+        if (got.overlapped == &accept_io) {
+          os.CreateIoCompletionPort(reinterpret_cast<HANDLE>(accepted), port, 2, 0);
+          recv_into(os, accepted, buffer, sizeof buffer, &read_io);
+        } else if (got.overlapped == &read_io && got.bytes > 0) {
+          WSABUF echo{got.bytes, buffer};
+          os.WSASend(accepted, &echo, 1, nullptr, 0, &write_io);
+        }
+      }
+    });
+    const SOCKET client = overlapped_socket(os);
+    EXPECT_EQ(os.connect(static_cast<int>(client), addr), 0);
+    send_text(os, client, "echo me");
+    char reply[16];
+    EXPECT_EQ(os.recv(static_cast<int>(client), reply, sizeof reply, 0), 7);
+    os.PostQueuedCompletionStatus(port, 0, 0, nullptr);
+    worker->join();
+  });
+  EXPECT_EQ(outcome.run.outcome, sim::RunResult::Outcome::completed) << outcome.run.failure;
+  return outcome.trace_hash;
+}
+
+TEST(SimIocp, AnEchoOverIocpIsDeterministicPerSeed) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed)
+    EXPECT_EQ(echo_hash(seed), echo_hash(seed)) << "seed " << seed;
+}
+
 TEST(SimIocp, ImmediateFailureQueuesNoPacket) {
   run_sim(1, [](Os& os) {
     const Pair pair = connected_pair(os);

@@ -141,8 +141,8 @@ class SimOs final : public Os {
   int setsockopt_win32(int fd, int level, int name, int value);
   // Win32 calls: entry and exit traced like the others; the exit's arg1 is the Win32 error it set.
   void win32_enter(int call, std::int64_t arg0, std::int64_t arg1);
-  // Records the exit and sets the task's last error (also on success: Windows leaves it alone then, iosim
-  // too — only a non-zero error is stored). Returns `ok`.
+  // Records the exit and, when the call failed, sets the task's last error (a success leaves it alone, as
+  // on Windows). Returns `ok`.
   bool win32_leave(int call, bool ok, std::int64_t result, win32::DWORD error);
   std::uint32_t win32_names_[20]{};
   std::vector<win32::DWORD> win32_errors_;  // GetLastError per task, indexed by task id

@@ -167,10 +167,11 @@ class kernel {
   win32::DWORD afd_accept(int listen_s, int accept_s, void* output, win32::DWORD receive_bytes,
                           win32::DWORD local_bytes, win32::DWORD remote_bytes, win32::DWORD* bytes,
                           win32::OVERLAPPED* overlapped);
-  win32::DWORD afd_connect(int s, const SockAddr& addr, const void* data, win32::DWORD length, win32::DWORD* bytes,
-                           win32::OVERLAPPED* overlapped);
+  win32::DWORD afd_connect(int s, const SockAddr& addr, const void* data, win32::DWORD length,
+                           win32::DWORD* bytes, win32::OVERLAPPED* overlapped);
   // WSAGetOverlappedResult: the request's bytes, or its Winsock error (WSA_IO_INCOMPLETE while pending).
-  win32::DWORD afd_get_overlapped_result(int s, win32::OVERLAPPED* overlapped, bool wait, win32::DWORD* bytes);
+  win32::DWORD afd_get_overlapped_result(int s, win32::OVERLAPPED* overlapped, bool wait,
+                                         win32::DWORD* bytes);
   win32::DWORD afd_cancel_io(int handle, const win32::OVERLAPPED* overlapped);
   win32::DWORD afd_set_notification_modes(int handle, win32::UCHAR flags);
   win32::DWORD afd_update_accept_context(int s, int listen_s);

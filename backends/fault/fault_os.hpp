@@ -94,8 +94,9 @@ class FaultOs final : public Os {
                                         win32::OVERLAPPED** overlapped, win32::DWORD timeout_ms) override {
     return inner_.GetQueuedCompletionStatus(port, bytes, key, overlapped, timeout_ms);
   }
-  win32::BOOL GetQueuedCompletionStatusEx(win32::HANDLE port, win32::OVERLAPPED_ENTRY* entries, win32::ULONG count,
-                                          win32::ULONG* removed, win32::DWORD timeout_ms, win32::BOOL alertable) override {
+  win32::BOOL GetQueuedCompletionStatusEx(win32::HANDLE port, win32::OVERLAPPED_ENTRY* entries,
+                                          win32::ULONG count, win32::ULONG* removed, win32::DWORD timeout_ms,
+                                          win32::BOOL alertable) override {
     return inner_.GetQueuedCompletionStatusEx(port, entries, count, removed, timeout_ms, alertable);
   }
   win32::BOOL PostQueuedCompletionStatus(win32::HANDLE port, win32::DWORD bytes, win32::ULONG_PTR key,
@@ -107,25 +108,27 @@ class FaultOs final : public Os {
     return inner_.WSASocketW(af, type, protocol, flags);
   }
   int closesocket(win32::SOCKET s) override { return inner_.closesocket(s); }
-  int WSARecv(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* received, win32::DWORD* flags,
-              win32::OVERLAPPED* overlapped) override {
+  int WSARecv(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* received,
+              win32::DWORD* flags, win32::OVERLAPPED* overlapped) override {
     return inner_.WSARecv(s, buffers, count, received, flags, overlapped);
   }
-  int WSASend(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* sent, win32::DWORD flags,
-              win32::OVERLAPPED* overlapped) override {
+  int WSASend(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* sent,
+              win32::DWORD flags, win32::OVERLAPPED* overlapped) override {
     return inner_.WSASend(s, buffers, count, sent, flags, overlapped);
   }
-  win32::BOOL AcceptEx(win32::SOCKET listener, win32::SOCKET accepted, void* buffer, win32::DWORD receive_bytes,
-                       win32::DWORD local_bytes, win32::DWORD remote_bytes, win32::DWORD* received,
-                       win32::OVERLAPPED* overlapped) override {
-    return inner_.AcceptEx(listener, accepted, buffer, receive_bytes, local_bytes, remote_bytes, received, overlapped);
+  win32::BOOL AcceptEx(win32::SOCKET listener, win32::SOCKET accepted, void* buffer,
+                       win32::DWORD receive_bytes, win32::DWORD local_bytes, win32::DWORD remote_bytes,
+                       win32::DWORD* received, win32::OVERLAPPED* overlapped) override {
+    return inner_.AcceptEx(listener, accepted, buffer, receive_bytes, local_bytes, remote_bytes, received,
+                           overlapped);
   }
   win32::BOOL ConnectEx(win32::SOCKET s, const SockAddr& name, const void* buffer, win32::DWORD length,
                         win32::DWORD* sent, win32::OVERLAPPED* overlapped) override {
     return inner_.ConnectEx(s, name, buffer, length, sent, overlapped);
   }
-  win32::BOOL WSAGetOverlappedResult(win32::SOCKET s, win32::OVERLAPPED* overlapped, win32::DWORD* transferred,
-                                     win32::BOOL wait, win32::DWORD* flags) override {
+  win32::BOOL WSAGetOverlappedResult(win32::SOCKET s, win32::OVERLAPPED* overlapped,
+                                     win32::DWORD* transferred, win32::BOOL wait,
+                                     win32::DWORD* flags) override {
     return inner_.WSAGetOverlappedResult(s, overlapped, transferred, wait, flags);
   }
   win32::BOOL CancelIoEx(win32::HANDLE file, win32::OVERLAPPED* overlapped) override {

@@ -92,24 +92,26 @@ class SimOs final : public Os {
                                        win32::DWORD threads) override;
   win32::BOOL GetQueuedCompletionStatus(win32::HANDLE port, win32::DWORD* bytes, win32::ULONG_PTR* key,
                                         win32::OVERLAPPED** overlapped, win32::DWORD timeout_ms) override;
-  win32::BOOL GetQueuedCompletionStatusEx(win32::HANDLE port, win32::OVERLAPPED_ENTRY* entries, win32::ULONG count,
-                                          win32::ULONG* removed, win32::DWORD timeout_ms, win32::BOOL alertable) override;
+  win32::BOOL GetQueuedCompletionStatusEx(win32::HANDLE port, win32::OVERLAPPED_ENTRY* entries,
+                                          win32::ULONG count, win32::ULONG* removed, win32::DWORD timeout_ms,
+                                          win32::BOOL alertable) override;
   win32::BOOL PostQueuedCompletionStatus(win32::HANDLE port, win32::DWORD bytes, win32::ULONG_PTR key,
                                          win32::OVERLAPPED* overlapped) override;
   win32::BOOL CloseHandle(win32::HANDLE object) override;
   win32::SOCKET WSASocketW(int af, int type, int protocol, win32::DWORD flags) override;
   int closesocket(win32::SOCKET s) override;
-  int WSARecv(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* received, win32::DWORD* flags,
-              win32::OVERLAPPED* overlapped) override;
-  int WSASend(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* sent, win32::DWORD flags,
-              win32::OVERLAPPED* overlapped) override;
-  win32::BOOL AcceptEx(win32::SOCKET listener, win32::SOCKET accepted, void* buffer, win32::DWORD receive_bytes,
-                       win32::DWORD local_bytes, win32::DWORD remote_bytes, win32::DWORD* received,
-                       win32::OVERLAPPED* overlapped) override;
+  int WSARecv(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* received,
+              win32::DWORD* flags, win32::OVERLAPPED* overlapped) override;
+  int WSASend(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* sent,
+              win32::DWORD flags, win32::OVERLAPPED* overlapped) override;
+  win32::BOOL AcceptEx(win32::SOCKET listener, win32::SOCKET accepted, void* buffer,
+                       win32::DWORD receive_bytes, win32::DWORD local_bytes, win32::DWORD remote_bytes,
+                       win32::DWORD* received, win32::OVERLAPPED* overlapped) override;
   win32::BOOL ConnectEx(win32::SOCKET s, const SockAddr& name, const void* buffer, win32::DWORD length,
                         win32::DWORD* sent, win32::OVERLAPPED* overlapped) override;
-  win32::BOOL WSAGetOverlappedResult(win32::SOCKET s, win32::OVERLAPPED* overlapped, win32::DWORD* transferred,
-                                     win32::BOOL wait, win32::DWORD* flags) override;
+  win32::BOOL WSAGetOverlappedResult(win32::SOCKET s, win32::OVERLAPPED* overlapped,
+                                     win32::DWORD* transferred, win32::BOOL wait,
+                                     win32::DWORD* flags) override;
   win32::BOOL CancelIoEx(win32::HANDLE file, win32::OVERLAPPED* overlapped) override;
   win32::BOOL SetFileCompletionNotificationModes(win32::HANDLE file, win32::UCHAR flags) override;
   win32::DWORD GetLastError() override;

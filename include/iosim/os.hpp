@@ -127,27 +127,34 @@ class Os {
   // A backend without Win32 I/O (LinuxOs) keeps these defaults: every call fails and GetLastError() reports
   // Error::NOT_SUPPORTED, so portable code can detect the missing proactor and fall back.
   virtual win32::HANDLE CreateIoCompletionPort(win32::HANDLE FileHandle, win32::HANDLE ExistingCompletionPort,
-                                               win32::ULONG_PTR CompletionKey, win32::DWORD NumberOfConcurrentThreads) {
+                                               win32::ULONG_PTR CompletionKey,
+                                               win32::DWORD NumberOfConcurrentThreads) {
     (void)FileHandle, (void)ExistingCompletionPort, (void)CompletionKey, (void)NumberOfConcurrentThreads;
     return nullptr;
   }
-  virtual win32::BOOL GetQueuedCompletionStatus(win32::HANDLE CompletionPort, win32::DWORD* lpNumberOfBytesTransferred,
-                                                win32::ULONG_PTR* lpCompletionKey, win32::OVERLAPPED** lpOverlapped,
+  virtual win32::BOOL GetQueuedCompletionStatus(win32::HANDLE CompletionPort,
+                                                win32::DWORD* lpNumberOfBytesTransferred,
+                                                win32::ULONG_PTR* lpCompletionKey,
+                                                win32::OVERLAPPED** lpOverlapped,
                                                 win32::DWORD dwMilliseconds) {
     (void)CompletionPort, (void)lpNumberOfBytesTransferred, (void)lpCompletionKey, (void)dwMilliseconds;
     if (lpOverlapped) *lpOverlapped = nullptr;
     return win32::FALSE_;
   }
   // fAlertable is accepted and ignored: iosim models no APCs.
-  virtual win32::BOOL GetQueuedCompletionStatusEx(win32::HANDLE CompletionPort, win32::OVERLAPPED_ENTRY* lpCompletionPortEntries,
+  virtual win32::BOOL GetQueuedCompletionStatusEx(win32::HANDLE CompletionPort,
+                                                  win32::OVERLAPPED_ENTRY* lpCompletionPortEntries,
                                                   win32::ULONG ulCount, win32::ULONG* ulNumEntriesRemoved,
                                                   win32::DWORD dwMilliseconds, win32::BOOL fAlertable) {
-    (void)CompletionPort, (void)lpCompletionPortEntries, (void)ulCount, (void)dwMilliseconds, (void)fAlertable;
+    (void)CompletionPort, (void)lpCompletionPortEntries, (void)ulCount, (void)dwMilliseconds,
+        (void)fAlertable;
     if (ulNumEntriesRemoved) *ulNumEntriesRemoved = 0;
     return win32::FALSE_;
   }
-  virtual win32::BOOL PostQueuedCompletionStatus(win32::HANDLE CompletionPort, win32::DWORD dwNumberOfBytesTransferred,
-                                                 win32::ULONG_PTR dwCompletionKey, win32::OVERLAPPED* lpOverlapped) {
+  virtual win32::BOOL PostQueuedCompletionStatus(win32::HANDLE CompletionPort,
+                                                 win32::DWORD dwNumberOfBytesTransferred,
+                                                 win32::ULONG_PTR dwCompletionKey,
+                                                 win32::OVERLAPPED* lpOverlapped) {
     (void)CompletionPort, (void)dwNumberOfBytesTransferred, (void)dwCompletionKey, (void)lpOverlapped;
     return win32::FALSE_;
   }
@@ -166,13 +173,17 @@ class Os {
     return win32::SOCKET_ERROR_;
   }
   virtual int WSARecv(win32::SOCKET s, win32::WSABUF* lpBuffers, win32::DWORD dwBufferCount,
-                      win32::DWORD* lpNumberOfBytesRecvd, win32::DWORD* lpFlags, win32::OVERLAPPED* lpOverlapped) {
-    (void)s, (void)lpBuffers, (void)dwBufferCount, (void)lpNumberOfBytesRecvd, (void)lpFlags, (void)lpOverlapped;
+                      win32::DWORD* lpNumberOfBytesRecvd, win32::DWORD* lpFlags,
+                      win32::OVERLAPPED* lpOverlapped) {
+    (void)s, (void)lpBuffers, (void)dwBufferCount, (void)lpNumberOfBytesRecvd, (void)lpFlags,
+        (void)lpOverlapped;
     return win32::SOCKET_ERROR_;
   }
   virtual int WSASend(win32::SOCKET s, win32::WSABUF* lpBuffers, win32::DWORD dwBufferCount,
-                      win32::DWORD* lpNumberOfBytesSent, win32::DWORD dwFlags, win32::OVERLAPPED* lpOverlapped) {
-    (void)s, (void)lpBuffers, (void)dwBufferCount, (void)lpNumberOfBytesSent, (void)dwFlags, (void)lpOverlapped;
+                      win32::DWORD* lpNumberOfBytesSent, win32::DWORD dwFlags,
+                      win32::OVERLAPPED* lpOverlapped) {
+    (void)s, (void)lpBuffers, (void)dwBufferCount, (void)lpNumberOfBytesSent, (void)dwFlags,
+        (void)lpOverlapped;
     return win32::SOCKET_ERROR_;
   }
   // The addresses AcceptEx writes after the received data are not modelled: call setsockopt(
@@ -185,15 +196,17 @@ class Os {
     (void)dwLocalAddressLength, (void)dwRemoteAddressLength, (void)lpdwBytesReceived, (void)lpOverlapped;
     return win32::FALSE_;
   }
-  // The LPFN_CONNECTEX that WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) returns on Windows; `s` must be bound.
+  // The LPFN_CONNECTEX that WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) returns on Windows; `s` must be
+  // bound.
   virtual win32::BOOL ConnectEx(win32::SOCKET s, const SockAddr& name, const void* lpSendBuffer,
                                 win32::DWORD dwSendDataLength, win32::DWORD* lpdwBytesSent,
                                 win32::OVERLAPPED* lpOverlapped) {
     (void)s, (void)name, (void)lpSendBuffer, (void)dwSendDataLength, (void)lpdwBytesSent, (void)lpOverlapped;
     return win32::FALSE_;
   }
-  virtual win32::BOOL WSAGetOverlappedResult(win32::SOCKET s, win32::OVERLAPPED* lpOverlapped, win32::DWORD* lpcbTransfer,
-                                             win32::BOOL fWait, win32::DWORD* lpdwFlags) {
+  virtual win32::BOOL WSAGetOverlappedResult(win32::SOCKET s, win32::OVERLAPPED* lpOverlapped,
+                                             win32::DWORD* lpcbTransfer, win32::BOOL fWait,
+                                             win32::DWORD* lpdwFlags) {
     (void)s, (void)lpOverlapped, (void)lpcbTransfer, (void)fWait, (void)lpdwFlags;
     return win32::FALSE_;
   }

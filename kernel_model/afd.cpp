@@ -55,6 +55,22 @@ int afd_wake(wait_queue_entry* wq_entry, unsigned, int, void*) {
   return 0;  // not a task wake-up: exclusive waiters are unaffected
 }
 
+// Queues an I/O completion's packet to its port, now or — the delayed_completion fault — 1..1000 us later,
+// as when the completing DPC or the I/O manager's thread runs late. The OVERLAPPED already holds the result:
+// HasOverlappedIoCompleted is true before GetQueuedCompletionStatus can return the packet, as Windows allows.
+void queue_completion(kernel& k, std::uint32_t object, const std::shared_ptr<completion_port>& port,
+                      const completion_packet& packet) {
+  iocp_dispatcher& dispatcher = k.iocp();
+  if (!k.fault(k.config().faults.delayed_completion, dispatcher.name_fault_delayed_completion, object)) {
+    port->insert_queue(packet, false);
+    return;
+  }
+  sim::Runtime& runtime = k.runtime();
+  const auto delay_ns = static_cast<std::int64_t>(k.fault_below(completion_delay_ns_max)) + 1;
+  runtime.add_timer(runtime.now_ns() + delay_ns, dispatcher.name_delayed_packet,
+                    [port, packet] { port->insert_queue(packet, false); });
+}
+
 // IoCompleteRequest + IopCompleteRequest: write the IO_STATUS_BLOCK into the OVERLAPPED, queue the packet to
 // the handle's port unless FILE_SKIP_COMPLETION_PORT_ON_SUCCESS applies, wake WSAGetOverlappedResult.
 void complete(kernel& k, std::uint32_t object, afd_irp& irp, NTSTATUS status, std::size_t bytes,
@@ -63,7 +79,7 @@ void complete(kernel& k, std::uint32_t object, afd_irp& irp, NTSTATUS status, st
   irp.overlapped->InternalHigh = bytes;
   iocp_dispatcher& dispatcher = k.iocp();
   k.trace_event(dispatcher.name_afd_complete, object, status, static_cast<std::int64_t>(bytes));
-  if (irp.port && !skip_port) irp.port->insert_queue({irp.key, irp.overlapped, status, bytes}, false);
+  if (irp.port && !skip_port) queue_completion(k, object, irp.port, {irp.key, irp.overlapped, status, bytes});
   __wake_up(k.runtime(), dispatcher.overlapped_wq, 1, 0, nullptr);
 }
 

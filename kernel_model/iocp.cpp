@@ -23,6 +23,8 @@ iocp_dispatcher::iocp_dispatcher(kernel& k) : k_(k) {
   name_rundown = k.intern("iocp.rundown");
   name_afd_complete = k.intern("afd.complete");
   name_afd_dpc = k.intern("afd.dpc");
+  name_fault_delayed_completion = k.intern("delayed_completion");
+  name_delayed_packet = k.intern("iocp.delayed_packet");
   overlapped_wq.name = k.intern("overlapped_result");
   k.runtime().set_block_hook(this);
 }

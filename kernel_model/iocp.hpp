@@ -56,7 +56,7 @@ class iocp_dispatcher final : public sim::BlockHook {
   void on_exit(sim::task_id task) override;
 
   std::uint32_t name_enqueue, name_dequeue, name_wake, name_release_slot, name_rundown, name_afd_complete,
-      name_afd_dpc;
+      name_afd_dpc, name_fault_delayed_completion, name_delayed_packet;
   wait_queue_head overlapped_wq;  // WSAGetOverlappedResult(fWait = TRUE) sleepers: woken by every completion
   std::uint64_t irp_sequence = 0;
 

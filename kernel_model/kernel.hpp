@@ -24,34 +24,40 @@ struct completion_packet;
 // Network faults, drawn from the kernel's own PRNG (kernel_config::fault_seed), so a run replays exactly.
 // Each keeps TCP's guarantees: bytes arrive in order, or the connection is reset.
 struct network_faults {
-  double segment_split = 0;          // a data segment is cut to a random 1..len bytes (the rest follows)
+  double segment_split = 0;            // a data segment is cut to a random 1..len bytes (the rest follows)
   std::int64_t latency_jitter_ns = 0;  // each segment waits latency + a random 0..jitter (never overtaking)
-  double reset = 0;                  // a data segment arrives as a RST: both ends see the connection reset
-  bool any() const { return segment_split > 0 || latency_jitter_ns > 0 || reset > 0; }
+  double reset = 0;                    // a data segment arrives as a RST: both ends see the connection reset
+  double delayed_completion = 0;  // an overlapped I/O's completion packet reaches its port 1..1000 us late
+  bool any() const {
+    return segment_split > 0 || latency_jitter_ns > 0 || reset > 0 || delayed_completion > 0;
+  }
 };
+
+// The longest a delayed_completion fault holds a packet back.
+inline constexpr std::int64_t completion_delay_ns_max = 1'000'000;
 
 // Every limit of the model, named with its unit. Defaults are Linux 6.1's.
 struct kernel_config {
-  int fd_count_max = 1024;                   // RLIMIT_NOFILE soft limit
-  int somaxconn = 4096;                      // net.core.somaxconn: listen() backlog cap
-  int tcp_wmem_default_bytes = 16384;        // net.ipv4.tcp_wmem[1]: initial sk_sndbuf
-  int tcp_rmem_default_bytes = 131072;       // net.ipv4.tcp_rmem[1]: initial sk_rcvbuf
-  int wmem_default_bytes = 212992;           // net.core.wmem_default: AF_UNIX sk_sndbuf
-  int rmem_default_bytes = 212992;           // net.core.rmem_default: AF_UNIX sk_rcvbuf
-  int wmem_max_bytes = 212992;               // net.core.wmem_max: SO_SNDBUF cap (before doubling)
-  int rmem_max_bytes = 212992;               // net.core.rmem_max: SO_RCVBUF cap (before doubling)
-  int tcp_mss_bytes = 65483;                 // loopback MTU 65536 minus IP and TCP headers
-  int ephemeral_port_first = 32768;          // net.ipv4.ip_local_port_range
+  int fd_count_max = 1024;              // RLIMIT_NOFILE soft limit
+  int somaxconn = 4096;                 // net.core.somaxconn: listen() backlog cap
+  int tcp_wmem_default_bytes = 16384;   // net.ipv4.tcp_wmem[1]: initial sk_sndbuf
+  int tcp_rmem_default_bytes = 131072;  // net.ipv4.tcp_rmem[1]: initial sk_rcvbuf
+  int wmem_default_bytes = 212992;      // net.core.wmem_default: AF_UNIX sk_sndbuf
+  int rmem_default_bytes = 212992;      // net.core.rmem_default: AF_UNIX sk_rcvbuf
+  int wmem_max_bytes = 212992;          // net.core.wmem_max: SO_SNDBUF cap (before doubling)
+  int rmem_max_bytes = 212992;          // net.core.rmem_max: SO_RCVBUF cap (before doubling)
+  int tcp_mss_bytes = 65483;            // loopback MTU 65536 minus IP and TCP headers
+  int ephemeral_port_first = 32768;     // net.ipv4.ip_local_port_range
   int ephemeral_port_last = 60999;
-  std::int64_t latency_ns = 0;               // one-way loopback delay of every segment
+  std::int64_t latency_ns = 0;                  // one-way loopback delay of every segment
   std::int64_t syn_timeout_ns = 1'000'000'000;  // TCP_TIMEOUT_INIT: first SYN retransmission
-  int syn_retries = 6;                       // net.ipv4.tcp_syn_retries
+  int syn_retries = 6;                          // net.ipv4.tcp_syn_retries
   std::int64_t time_wait_ns = 60'000'000'000;   // TCP_TIMEWAIT_LEN
-  std::int64_t timer_slack_ns = 50'000;      // current->timer_slack_ns (select/poll slack, traced only)
-  long epoll_watches_max = 1'000'000;        // fs.epoll.max_user_watches (ENOSPC beyond it)
-  int processor_count = 2;                   // KeNumberProcessors: a port's concurrency when 0 is asked for
-  long completion_packets_max = 1'000'000;   // packets a port holds before PostQueuedCompletionStatus fails
-                                             // (ERROR_NO_SYSTEM_RESOURCES: Windows runs out of nonpaged pool)
+  std::int64_t timer_slack_ns = 50'000;         // current->timer_slack_ns (select/poll slack, traced only)
+  long epoll_watches_max = 1'000'000;           // fs.epoll.max_user_watches (ENOSPC beyond it)
+  int processor_count = 2;                  // KeNumberProcessors: a port's concurrency when 0 is asked for
+  long completion_packets_max = 1'000'000;  // packets a port holds before PostQueuedCompletionStatus fails
+                                            // (ERROR_NO_SYSTEM_RESOURCES: Windows runs out of nonpaged pool)
   network_faults faults;
   std::uint64_t fault_seed = 0;
 };

@@ -26,6 +26,8 @@ const FaultField fault_fields[] = {
     {"segment_split", [](FaultPlan& p) { return &p.network.segment_split; },
      "TCP segments are cut short (sim)"},
     {"reset", [](FaultPlan& p) { return &p.network.reset; }, "a TCP segment resets the connection (sim)"},
+    {"delayed_completion", [](FaultPlan& p) { return &p.network.delayed_completion; },
+     "an overlapped I/O's completion packet reaches its port 1..1000 us late (sim, IOCP)"},
 };
 
 constexpr std::string_view jitter_name = "jitter_us";

@@ -162,7 +162,8 @@ std::vector<BadFile> bad_files() {
        "{\"app\": \"echo_epol\"}",
        {": app: unknown app \"echo_epol\"",
         // The whole sorted list is Registry.ListsEveryServerSortedByName's business; here: it is listed.
-        "known apps: ", "echo_blocking_threads, echo_epoll_et, echo_epoll_exclusive, echo_epoll_lt, "
+        "known apps: ",
+        "echo_blocking_threads, echo_epoll_et, echo_epoll_exclusive, echo_epoll_lt, "
         "echo_epoll_oneshot_threads, echo_nonblocking_poll_loop, echo_poll, echo_select, echo_selectors, ",
         "reactor_echo, reactor_http"}},
       {"MissingApp", "{\"name\": \"x\"}", {": app: missing", "known apps: ", "echo_blocking_threads"}},
@@ -189,7 +190,8 @@ std::vector<BadFile> bad_files() {
       {"UnknownFault",
        with_app("\"faults\": {\"eintrr\": 0.1}"),
        {": faults: unknown fault \"eintrr\" (did you mean \"eintr\"?); known faults: eintr, spurious_eagain, "
-        "short_read, short_write, enobufs, accept_aborted, segment_split, reset, jitter_us"}},
+        "short_read, short_write, enobufs, accept_aborted, segment_split, reset, delayed_completion, "
+        "jitter_us"}},
       {"FaultProbabilityAboveOne",
        with_app("\"faults\": {\"reset\": 1.5}"),
        {": faults.reset: reset takes a probability in 0..1, got 1.5"}},

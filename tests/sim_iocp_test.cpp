@@ -100,6 +100,34 @@ TEST(SimIocp, ImmediateReceiveScattersAndStillQueuesACompletion) {
   });
 }
 
+// The delayed_completion fault (issue 6's fault plan): the I/O is done — the OVERLAPPED holds its result —
+// but the packet reaches the port 1..1000 us later, so a zero-timeout GQCS sees nothing yet and a waiting
+// one gets it after the delay.
+TEST(SimIocp, DelayedCompletionHoldsThePacketBackButNotTheResult) {
+  SimConfig config;
+  config.kernel.faults.delayed_completion = 1;
+  SimOs os(config);
+  const SimOutcome outcome = os.run([&] {
+    const Pair pair = connected_pair(os);
+    send_text(os, pair.client, "hello");
+    char buffer[16];
+    OVERLAPPED overlapped{};
+    DWORD bytes = 0;
+    ASSERT_EQ(recv_into(os, pair.server, buffer, sizeof buffer, &overlapped, &bytes), 0);
+    EXPECT_EQ(bytes, 5u);
+    EXPECT_TRUE(win32::has_overlapped_io_completed(overlapped));
+    EXPECT_EQ(get(os, pair.port, 0).error, Error::WAIT_TIMEOUT_);  // not queued yet
+    const std::int64_t before_ns = os.monotonic_ns();
+    const Got got = get(os, pair.port, INFINITE_);
+    EXPECT_TRUE(got.ok);
+    EXPECT_EQ(got.overlapped, &overlapped);
+    EXPECT_EQ(got.bytes, 5u);
+    EXPECT_GT(os.monotonic_ns() - before_ns, 0);
+    EXPECT_LE(os.monotonic_ns() - before_ns, kernel::completion_delay_ns_max + 10'000);
+  });
+  EXPECT_EQ(outcome.run.outcome, sim::RunResult::Outcome::completed) << outcome.run.failure;
+}
+
 TEST(SimIocp, SkipOnSuccessQueuesNothingForImmediateSuccessOnly) {
   run_sim(1, [](Os& os) {
     const Pair pair = connected_pair(os);

@@ -1,6 +1,15 @@
-// tests/differential.hpp — the sim-vs-Linux oracle: run one operation sequence on SimOs and on LinuxOs, record
-// per step what the Os answered (value, errno, revents, select sets), and compare the two records step by step.
+// tests/differential.hpp — the sim-vs-Linux oracle: run one operation sequence on SimOs and on LinuxOs,
+// record per step what the Os answered (value, errno, revents, select sets), and compare the two records step
+// by step.
 #pragma once
+
+#include <fmt/format.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <rapidcheck.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -8,14 +17,12 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
-#include <rapidcheck.h>
 
 #include "backends/linux/linux_os.hpp"
 #include "backends/sim/sim_os.hpp"
@@ -116,7 +123,8 @@ class Recorder {
   int fd(const std::string& name) const { return fds_.at(name); }
   bool has(const std::string& name) const { return fds_.contains(name); }
   std::string name_of(int fd) const {
-    for (const auto& [name, number] : fds_) if (number == fd) return name;
+    for (const auto& [name, number] : fds_)
+      if (number == fd) return name;
     if (const auto it = closed_.find(fd); it != closed_.end()) return it->second + "(closed)";
     return fmt::format("#{}", fd);
   }
@@ -135,7 +143,8 @@ class Recorder {
   // --- composite steps ---
   int socketpair(const std::string& a, const std::string& b, int flags = 0) {
     int sv[2] = {-1, -1};
-    const long result = call(fmt::format("socketpair({},{})", a, b), os_.socketpair(AF::UNIX, SOCK::STREAM | flags, 0, sv));
+    const long result =
+        call(fmt::format("socketpair({},{})", a, b), os_.socketpair(AF::UNIX, SOCK::STREAM | flags, 0, sv));
     if (result == 0) fds_[a] = sv[0], fds_[b] = sv[1];
     return static_cast<int>(result);
   }
@@ -170,15 +179,18 @@ class Recorder {
   long write(const std::string& name, std::size_t size, int flags = -1, int seed = 0) {
     std::string bytes(size, '\0');
     for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>(seed + static_cast<int>(i));
-    if (flags < 0) return call(fmt::format("write({}, {})", name, size), os_.write(fd(name), bytes.data(), size));
-    return call(fmt::format("send({}, {}, {:#x})", name, size, flags), os_.send(fd(name), bytes.data(), size, flags));
+    if (flags < 0)
+      return call(fmt::format("write({}, {})", name, size), os_.write(fd(name), bytes.data(), size));
+    return call(fmt::format("send({}, {}, {:#x})", name, size, flags),
+                os_.send(fd(name), bytes.data(), size, flags));
   }
   // Reads up to `size` bytes through read() or recv(flags); records the count and a hash of the bytes.
   long read(const std::string& name, std::size_t size, int flags = -1) {
     std::string bytes(size, '\0');
-    const long result = flags < 0 ? os_.read(fd(name), bytes.data(), size) : os_.recv(fd(name), bytes.data(), size, flags);
-    const std::string step =
-        flags < 0 ? fmt::format("read({}, {})", name, size) : fmt::format("recv({}, {}, {:#x})", name, size, flags);
+    const long result =
+        flags < 0 ? os_.read(fd(name), bytes.data(), size) : os_.recv(fd(name), bytes.data(), size, flags);
+    const std::string step = flags < 0 ? fmt::format("read({}, {})", name, size)
+                                       : fmt::format("recv({}, {}, {:#x})", name, size, flags);
     if (result <= 0) return call(step, result);
     note(step, fmt::format("{} fnv={:08x}", result, fnv1a(bytes.data(), static_cast<std::size_t>(result))));
     return result;
@@ -195,7 +207,8 @@ class Recorder {
     const int result = os_.poll(fds.data(), fds.size(), timeout_ms);
     std::string text = outcome(result);
     if (result >= 0) {
-      for (std::size_t i = 0; i < fds.size(); ++i) text += fmt::format(" {}={}", entries[i].name, poll_mask_name(fds[i].revents));
+      for (std::size_t i = 0; i < fds.size(); ++i)
+        text += fmt::format(" {}={}", entries[i].name, poll_mask_name(fds[i].revents));
     }
     note(std::move(step), std::move(text));
     return result;
@@ -205,8 +218,30 @@ class Recorder {
   void settle(const std::string& name, short events) {
     std::vector<pollfd> fds{{fd(name), events, 0}};
     const int result = os_.poll(fds.data(), 1, 100);
-    note(fmt::format("settle({}, {})", name, poll_mask_name(events)),
-         result > 0 ? "ready" : outcome(result));
+    note(fmt::format("settle({}, {})", name, poll_mask_name(events)), result > 0 ? "ready" : outcome(result));
+  }
+  // On Linux, waits (up to 100 ms) until `sender` has transmitted everything it holds and `receiver` has
+  // received all of it. After send returns, bytes can still be unsent (TCP Small Queues defers the
+  // transmit to a tasklet) or between the two sockets (ksoftirqd delivers later under load), and
+  // settle(peer, IN) alone passes when earlier unread bytes already make the peer readable. Unsent bytes:
+  // SIOCOUTQNSD; transmitted and received: TCP_INFO's tcpi_bytes_sent and tcpi_bytes_received. Bytes a full
+  // receive window holds back end the wait only at the deadline. Not recorded: the simulator delivers in
+  // its own virtual time and needs no wait.
+  void settle_in_flight(const std::string& sender, const std::string& receiver) {
+    if (!on_linux()) return;
+    for (int round = 0; round < 5000; ++round) {
+      int unsent = 0;
+      const std::optional<::tcp_info> sent = tcp_info_of(sender), received = tcp_info_of(receiver);
+      if (::ioctl(fd(sender), SIOCOUTQNSD, &unsent) != 0 || !sent || !received) return;
+      if (unsent == 0 && received->tcpi_bytes_received >= sent->tcpi_bytes_sent) return;
+      os_.sleep_for(20'000);
+    }
+  }
+  std::optional<::tcp_info> tcp_info_of(const std::string& name) const {
+    ::tcp_info info{};
+    socklen_t length = sizeof info;
+    if (::getsockopt(fd(name), IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return std::nullopt;
+    return info;
   }
   // --- epoll and eventfd ---
   // epoll_ctl with fds given by number (a wrong one on purpose is allowed) and named by `epfd_name` and
@@ -287,11 +322,12 @@ class Recorder {
     timeval tv{timeout_us / 1'000'000, timeout_us % 1'000'000};
     if (nfds == -1) nfds = max_fd + 1;
     const int result = os_.select(nfds, &sets[0], &sets[1], &sets[2], timeout_us >= 0 ? &tv : nullptr);
-    std::string step = fmt::format("select(r={} w={} e={} t={}us){}", names(in), names(out), names(ex), timeout_us,
-                                   why.empty() ? "" : " " + why);
+    std::string step = fmt::format("select(r={} w={} e={} t={}us){}", names(in), names(out), names(ex),
+                                   timeout_us, why.empty() ? "" : " " + why);
     std::string text = outcome(result);
     if (result >= 0) {
-      text += fmt::format(" r={} w={} e={}", set_names(sets[0], in), set_names(sets[1], out), set_names(sets[2], ex));
+      text += fmt::format(" r={} w={} e={}", set_names(sets[0], in), set_names(sets[1], out),
+                          set_names(sets[2], ex));
     }
     if (timeout_us >= 0) text += fmt::format(" tv={}.{:06}", tv.tv_sec, tv.tv_usec);
     note(std::move(step), std::move(text));
@@ -311,7 +347,8 @@ class Recorder {
   }
   std::string set_names(const fd_set& set, const std::vector<int>& asked) const {
     std::vector<int> ready;
-    for (int fd : std::set<int>(asked.begin(), asked.end())) if (set.is_set(fd)) ready.push_back(fd);
+    for (int fd : std::set<int>(asked.begin(), asked.end()))
+      if (set.is_set(fd)) ready.push_back(fd);
     return names(ready);
   }
 
@@ -329,7 +366,8 @@ inline Record run_on_sim(const Sequence& sequence, SimConfig config = {}) {
   const SimOutcome outcome = os.run([&] { sequence(recorder); });
   Record record = recorder.record();
   if (outcome.run.outcome != sim::RunResult::Outcome::completed) {
-    record.push_back({"sim run", fmt::format("{} {}", sim::outcome_name(outcome.run.outcome), outcome.run.failure)});
+    record.push_back(
+        {"sim run", fmt::format("{} {}", sim::outcome_name(outcome.run.outcome), outcome.run.failure)});
   }
   return record;
 }

@@ -1,5 +1,6 @@
-// tests/differential_property_test.cpp — random operation sequences over a socketpair, a pipe and a loopback TCP
-// pair, run on SimOs and on LinuxOs; every step must agree. rapidcheck shrinks a failing sequence and prints it.
+// tests/differential_property_test.cpp — random operation sequences over a socketpair, a pipe and a loopback
+// TCP pair, run on SimOs and on LinuxOs; every step must agree. rapidcheck shrinks a failing sequence and
+// prints it.
 //
 // Sequences stay far below every buffer (at most 24 writes and 16 KiB per endpoint): Linux charges sk_buff
 // overhead against the buffers and autotunes TCP, so where a write would block is not comparable. Blocking
@@ -14,8 +15,20 @@
 namespace iosim::diff {
 namespace {
 
-enum class Kind : std::uint8_t { write, send, read, recv, shutdown, close, dup, nonblock, poll, select, count };
-constexpr const char* kind_names[] = {"write", "send", "read", "recv", "shutdown",
+enum class Kind : std::uint8_t {
+  write,
+  send,
+  read,
+  recv,
+  shutdown,
+  close,
+  dup,
+  nonblock,
+  poll,
+  select,
+  count
+};
+constexpr const char* kind_names[] = {"write", "send", "read",     "recv", "shutdown",
                                       "close", "dup",  "nonblock", "poll", "select"};
 
 constexpr int endpoint_count = 6;
@@ -81,13 +94,22 @@ class Executor {
     if (e.fds.empty()) return;  // every fd of this endpoint is closed
     const std::string name = e.fds[static_cast<std::size_t>(op.slot) % e.fds.size()];
     switch (op.kind) {
-      case Kind::write: case Kind::send: return write(op, e, name);
-      case Kind::read: case Kind::recv: return read(op, e, name);
-      case Kind::shutdown: return shutdown(op, name);
-      case Kind::close: return close(op, e, name);
-      case Kind::dup: return dup(e, name);
-      case Kind::nonblock: return nonblock(op, e, name);
-      default: return;
+      case Kind::write:
+      case Kind::send:
+        return write(op, e, name);
+      case Kind::read:
+      case Kind::recv:
+        return read(op, e, name);
+      case Kind::shutdown:
+        return shutdown(op, name);
+      case Kind::close:
+        return close(op, e, name);
+      case Kind::dup:
+        return dup(e, name);
+      case Kind::nonblock:
+        return nonblock(op, e, name);
+      default:
+        return;
     }
   }
 
@@ -112,15 +134,16 @@ class Executor {
     // Loopback delivery may complete after the call on Linux: wait for the data at the peer, or for the
     // RST a closed peer answers with.
     const std::string peer = open_peer(op.endpoint);
+    if (!peer.empty()) r_.settle_in_flight(name, peer);
     peer.empty() ? r_.settle(name, POLL::ERR) : r_.settle(peer, POLL::IN);
   }
 
   void read(const Op& op, Endpoint& e, const std::string& name) {
-    const int flags = op.kind == Kind::read
-                          ? -1
-                          : ((op.bits & 1) ? MSG::PEEK : 0) | ((op.bits & 2) ? MSG::DONTWAIT : 0);
+    const int flags =
+        op.kind == Kind::read ? -1 : ((op.bits & 1) ? MSG::PEEK : 0) | ((op.bits & 2) ? MSG::DONTWAIT : 0);
     const bool may_block = !e.nonblocking && (flags < 0 || !(flags & MSG::DONTWAIT));
-    if (may_block && r_.poll({{name, r_.fd(name), POLL::IN}}, 0, "(guard: would the read block?)") <= 0) return;
+    if (may_block && r_.poll({{name, r_.fd(name), POLL::IN}}, 0, "(guard: would the read block?)") <= 0)
+      return;
     r_.read(name, static_cast<std::size_t>(op.size), flags);
   }
 
@@ -128,7 +151,8 @@ class Executor {
     const int how = op.bits % 4;  // 3 is invalid: EINVAL
     r_.call(fmt::format("shutdown({}, {})", name, how), r_.os().shutdown(r_.fd(name), how));
     const std::string peer = open_peer(op.endpoint);
-    if (is_tcp(op.endpoint) && (how == SHUT::WR || how == SHUT::RDWR) && !peer.empty()) r_.settle(peer, POLL::RDHUP);
+    if (is_tcp(op.endpoint) && (how == SHUT::WR || how == SHUT::RDWR) && !peer.empty())
+      r_.settle(peer, POLL::RDHUP);
   }
 
   void close(const Op& op, Endpoint& e, const std::string& name) {
@@ -159,8 +183,9 @@ class Executor {
   }
 
   void poll(const Op& op) {
-    const short events = static_cast<short>(((op.bits & 1) ? POLL::IN : 0) | ((op.bits & 2) ? POLL::OUT : 0) |
-                                            ((op.bits & 4) ? POLL::RDHUP : 0) | ((op.bits & 8) ? POLL::PRI : 0));
+    const short events =
+        static_cast<short>(((op.bits & 1) ? POLL::IN : 0) | ((op.bits & 2) ? POLL::OUT : 0) |
+                           ((op.bits & 4) ? POLL::RDHUP : 0) | ((op.bits & 8) ? POLL::PRI : 0));
     std::vector<PollEntry> entries;
     for (const std::string& name : pick(op.subset)) entries.push_back({name, r_.fd(name), events});
     r_.poll(entries, 0);

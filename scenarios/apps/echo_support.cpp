@@ -154,4 +154,16 @@ void echo_select_ready(AppContext& ctx, std::vector<EchoConnection>& connections
   }
 }
 
+std::string send_all_blocking(Os& os, int fd, const std::byte* data, std::size_t len) {
+  for (std::size_t sent_total = 0; sent_total < len;) {
+    const long sent = os.send(fd, data + sent_total, len - sent_total, MSG::NOSIGNAL);
+    if (sent >= 0) {
+      sent_total += static_cast<std::size_t>(sent);
+    } else if (os.last_errno() != E::INTR) {
+      return call_error(os, "send");
+    }
+  }
+  return {};
+}
+
 }  // namespace iosim::servers

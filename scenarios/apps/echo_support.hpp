@@ -65,6 +65,8 @@ enum class IoStep {
 // One recv of up to scratch.size() bytes, then an immediate echo of them; what send does not take is kept
 // in connection.pending. Call only when the connection has no pending output.
 IoStep echo_readable(AppContext& ctx, EchoConnection& connection, std::vector<std::byte>& scratch);
+// Blocking send of all `len` bytes, retrying EINTR; "" when all went out, else "send: <errno name>".
+std::string send_all_blocking(Os& os, int fd, const std::byte* data, std::size_t len);
 // One select round's work on its reported sets: flush connections reported writable, echo those reported
 // readable, and close and drop the ones whose client has closed. Stops at the first error (ctx.error).
 void echo_select_ready(AppContext& ctx, std::vector<EchoConnection>& connections,

@@ -44,16 +44,8 @@ void echo_until_hang_up(Os& os, Reader& reader, std::size_t read_chunk_bytes) {
       reader.error = call_error(os, "recv");
       return;
     }
-    for (long sent_total = 0; sent_total < received;) {
-      const long sent = os.send(reader.fd, buffer.data() + sent_total,
-                                static_cast<std::size_t>(received - sent_total), MSG::NOSIGNAL);
-      if (sent >= 0) {
-        sent_total += sent;
-      } else if (os.last_errno() != E::INTR) {
-        reader.error = call_error(os, "send");
-        return;
-      }
-    }
+    reader.error = send_all_blocking(os, reader.fd, buffer.data(), static_cast<std::size_t>(received));
+    if (!reader.error.empty()) return;
   }
 }
 

@@ -89,14 +89,7 @@ std::string serve_connection(Os& os, int fd, std::vector<std::byte>& buffer) {
       error = call_error(os, "recv");
       break;
     }
-    for (long sent_total = 0; sent_total < received && error.empty();) {
-      const long sent = os.send(fd, buffer.data() + sent_total,
-                                static_cast<std::size_t>(received - sent_total), MSG::NOSIGNAL);
-      if (sent >= 0)
-        sent_total += sent;
-      else if (os.last_errno() != E::INTR)
-        error = call_error(os, "send");
-    }
+    error = send_all_blocking(os, fd, buffer.data(), static_cast<std::size_t>(received));
     if (!error.empty()) break;
   }
   if (os.close(fd) < 0 && error.empty()) error = call_error(os, "close");

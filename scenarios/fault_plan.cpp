@@ -21,6 +21,8 @@ const FaultField fault_fields[] = {
     {"short_write", [](FaultPlan& p) { return &p.syscalls.short_write; },
      "non-blocking writes offer 1..len bytes"},
     {"enobufs", [](FaultPlan& p) { return &p.syscalls.enobufs; }, "send fails with ENOBUFS"},
+    {"enomem", [](FaultPlan& p) { return &p.syscalls.enomem; },
+     "socket, accept4, select, poll, epoll_create1 fail with ENOMEM"},
     {"accept_aborted", [](FaultPlan& p) { return &p.syscalls.accept_aborted; },
      "accept4 returns ECONNABORTED"},
     {"segment_split", [](FaultPlan& p) { return &p.network.segment_split; },

@@ -91,6 +91,19 @@ TEST(FaultPlan, ResetFaultResetsBothEnds) {
   EXPECT_TRUE(client_saw_reset || report.observation.server_error.find("ECONNRESET") != std::string::npos);
 }
 
+// ENOMEM comes before the call does anything (a failed accept4 leaves the connection queued). The bundled
+// select server does not retry it: it stops with the error, the same way on every run of the seed.
+TEST(FaultPlan, EnomemStopsTheServerReproducibly) {
+  Result<ScenarioSpec> spec = load_scenario_file(scenario_path("echo_select"));
+  ASSERT_TRUE(spec);
+  const RunReport report = run_with(spec.value(), 1, {"enomem=1"});
+  EXPECT_FALSE(report.passed);
+  EXPECT_NE(report.observation.server_error.find("ENOMEM"), std::string::npos) << report.observation.server_error;
+  const RunReport again = run_with(spec.value(), 1, {"enomem=1"});
+  ASSERT_TRUE(report.sim && again.sim);
+  EXPECT_EQ(report.sim->trace_hash, again.sim->trace_hash);
+}
+
 // The scenario file's "faults" object is the same plan as --fault: the same run, the same trace-hash.
 TEST(FaultPlan, ScenarioFileFaultsRunLikeTheCommandLine) {
   Result<ScenarioSpec> plain = load_scenario_file(scenario_path("echo_poll"));

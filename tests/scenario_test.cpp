@@ -190,7 +190,7 @@ std::vector<BadFile> bad_files() {
       {"UnknownFault",
        with_app("\"faults\": {\"eintrr\": 0.1}"),
        {": faults: unknown fault \"eintrr\" (did you mean \"eintr\"?); known faults: eintr, spurious_eagain, "
-        "short_read, short_write, enobufs, accept_aborted, segment_split, reset, delayed_completion, "
+        "short_read, short_write, enobufs, enomem, accept_aborted, segment_split, reset, delayed_completion, "
         "jitter_us"}},
       {"FaultProbabilityAboveOne",
        with_app("\"faults\": {\"reset\": 1.5}"),

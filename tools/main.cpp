@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "scenarios/fault_plan.hpp"
 #include "tools/commands.hpp"
 
 namespace {
@@ -56,9 +57,9 @@ bool parse_shard(const std::string& text, std::uint64_t& index, std::uint64_t& c
 void add_fault_option(CLI::App* command, std::vector<std::string>& faults) {
   command
       ->add_option("--fault", faults,
-                   "Inject faults, repeatable: NAME=P with NAME one of eintr, spurious_eagain, short_read, "
-                   "short_write, enobufs, accept_aborted, segment_split, reset (probability P per call or "
-                   "segment), or jitter_us=N")
+                   fmt::format("Inject faults, repeatable (over the scenario's \"faults\"): NAME=P, P the "
+                               "probability per call or segment, or jitter_us=N; NAME one of {}",
+                               fmt::join(iosim::fault_names(), ", ")))
       ->expected(1)
       ->take_all();
 }

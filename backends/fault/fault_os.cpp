@@ -3,7 +3,8 @@
 #include "backends/fault/fault_os.hpp"
 
 namespace iosim {
-FaultOs::FaultOs(Os& inner, SyscallFaults faults, std::uint64_t seed, std::function<void(std::string_view)> on_fault)
+FaultOs::FaultOs(Os& inner, SyscallFaults faults, std::uint64_t seed,
+                 std::function<void(std::string_view)> on_fault)
     : inner_(inner), faults_(faults), prng_(seed), on_fault_(std::move(on_fault)) {}
 
 bool FaultOs::inject(double probability, std::string_view fault) {
@@ -34,9 +35,21 @@ int FaultOs::fail(int error) {
   return -1;
 }
 
+int FaultOs::socket(int domain, int type, int protocol) {
+  if (inject(faults_.enomem, "enomem")) return fail(E::NOMEM);
+  return inner_.socket(domain, type, protocol);
+}
+
+int FaultOs::epoll_create1(int flags) {
+  if (inject(faults_.enomem, "enomem")) return fail(E::NOMEM);
+  return inner_.epoll_create1(flags);
+}
+
 int FaultOs::accept4(int fd, SockAddr* peer, int flags) {
   if (inject(faults_.eintr, "eintr")) return fail(E::INTR);
-  if (faults_.spurious_eagain > 0 && nonblocking(fd, 0) && inject(faults_.spurious_eagain, "spurious_eagain")) {
+  if (inject(faults_.enomem, "enomem")) return fail(E::NOMEM);  // sock_alloc fails before the dequeue
+  if (faults_.spurious_eagain > 0 && nonblocking(fd, 0) &&
+      inject(faults_.spurious_eagain, "spurious_eagain")) {
     return fail(E::AGAIN);
   }
   const int accepted = inner_.accept4(fd, peer, flags);
@@ -50,18 +63,22 @@ int FaultOs::accept4(int fd, SockAddr* peer, int flags) {
 // No EINTR at connect's entry: Linux interrupts a blocking connect only after the SYN is out, and the
 // handshake then goes on in the background (the caller must poll and read SO_ERROR). Returning EINTR before
 // anything happened would describe a socket that is not connecting, which Linux never reports.
-int FaultOs::connect(int fd, const SockAddr& addr) { return inner_.connect(fd, addr); }
+int FaultOs::connect(int fd, const SockAddr& addr) {
+  return inner_.connect(fd, addr);
+}
 
 long FaultOs::send(int fd, const void* buf, std::size_t len, int flags) {
   if (inject(faults_.eintr, "eintr")) return fail(E::INTR);
   if (inject(faults_.enobufs, "enobufs")) return fail(E::NOBUFS);
-  if (faults_.short_write > 0 && nonblocking(fd, flags) && inject(faults_.short_write, "short_write")) len = shorten(len);
+  if (faults_.short_write > 0 && nonblocking(fd, flags) && inject(faults_.short_write, "short_write"))
+    len = shorten(len);
   return inner_.send(fd, buf, len, flags);
 }
 
 long FaultOs::recv(int fd, void* buf, std::size_t len, int flags) {
   if (inject(faults_.eintr, "eintr")) return fail(E::INTR);
-  if (faults_.spurious_eagain > 0 && nonblocking(fd, flags) && inject(faults_.spurious_eagain, "spurious_eagain")) {
+  if (faults_.spurious_eagain > 0 && nonblocking(fd, flags) &&
+      inject(faults_.spurious_eagain, "spurious_eagain")) {
     return fail(E::AGAIN);
   }
   if (inject(faults_.short_read, "short_read")) len = shorten(len);
@@ -70,10 +87,12 @@ long FaultOs::recv(int fd, void* buf, std::size_t len, int flags) {
 
 long FaultOs::read(int fd, void* buf, std::size_t len) {
   if (inject(faults_.eintr, "eintr")) return fail(E::INTR);
-  if (faults_.spurious_eagain > 0 && nonblocking(fd, 0) && inject(faults_.spurious_eagain, "spurious_eagain")) {
+  if (faults_.spurious_eagain > 0 && nonblocking(fd, 0) &&
+      inject(faults_.spurious_eagain, "spurious_eagain")) {
     return fail(E::AGAIN);
   }
-  return inner_.read(fd, buf, len);  // no short reads: read() may be on an eventfd, which moves 8 bytes or none
+  return inner_.read(fd, buf,
+                     len);  // no short reads: read() may be on an eventfd, which moves 8 bytes or none
 }
 
 long FaultOs::write(int fd, const void* buf, std::size_t len) {
@@ -83,11 +102,13 @@ long FaultOs::write(int fd, const void* buf, std::size_t len) {
 
 int FaultOs::select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) {
   if (inject(faults_.eintr, "eintr")) return fail(E::INTR);
+  if (inject(faults_.enomem, "enomem")) return fail(E::NOMEM);
   return inner_.select(nfds, readfds, writefds, exceptfds, timeout);
 }
 
 int FaultOs::poll(pollfd* fds, std::size_t nfds, int timeout_ms) {
   if (inject(faults_.eintr, "eintr")) return fail(E::INTR);
+  if (inject(faults_.enomem, "enomem")) return fail(E::NOMEM);
   return inner_.poll(fds, nfds, timeout_ms);
 }
 

@@ -1,5 +1,6 @@
 // backends/fault/fault_os.hpp — FaultOs: a decorator over any Os that injects the failures a real kernel may
-// legally return at a call boundary (EINTR, spurious EAGAIN, short reads and writes, ENOBUFS, ECONNABORTED).
+// legally return at a call boundary (EINTR, spurious EAGAIN, short reads and writes, ENOBUFS, ENOMEM,
+// ECONNABORTED).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,9 @@ namespace iosim {
 //   moves 8 bytes or none);
 // - short_write: a non-blocking send offers only 1..len bytes (not write(), for the same reason);
 // - enobufs: send fails with ENOBUFS;
+// - enomem: socket, accept4, select, poll or epoll_create1 fails with ENOMEM before doing anything, as when
+//   the kernel cannot allocate the socket, the new file, or select/poll's table (accept4 takes no
+//   connection: Linux allocates the socket before it dequeues one);
 // - accept_aborted: accept4 takes a connection, drops it, and returns ECONNABORTED (the connection was
 //   reset while it waited in the queue). The client loses its connection, so a workload that counts on every
 //   connection (the bundled echo workloads do) fails under it.
@@ -32,9 +36,11 @@ struct SyscallFaults {
   double short_read = 0;
   double short_write = 0;
   double enobufs = 0;
+  double enomem = 0;
   double accept_aborted = 0;
   bool any() const {
-    return eintr > 0 || spurious_eagain > 0 || short_read > 0 || short_write > 0 || enobufs > 0 || accept_aborted > 0;
+    return eintr > 0 || spurious_eagain > 0 || short_read > 0 || short_write > 0 || enobufs > 0 ||
+           enomem > 0 || accept_aborted > 0;
   }
 };
 
@@ -42,13 +48,14 @@ class FaultOs final : public Os {
  public:
   // `on_fault` is told the name of every fault injected (the simulator traces it). Decisions come from a
   // PRNG seeded with `seed`, so on the simulator a run with faults replays exactly.
-  FaultOs(Os& inner, SyscallFaults faults, std::uint64_t seed, std::function<void(std::string_view)> on_fault = {});
+  FaultOs(Os& inner, SyscallFaults faults, std::uint64_t seed,
+          std::function<void(std::string_view)> on_fault = {});
 
   std::string_view backend_name() const override { return inner_.backend_name(); }
   int last_errno() const override { return inner_.last_errno(); }
   void set_last_errno(int error) override { inner_.set_last_errno(error); }
 
-  int socket(int domain, int type, int protocol) override { return inner_.socket(domain, type, protocol); }
+  int socket(int domain, int type, int protocol) override;
   int socketpair(int domain, int type, int protocol, int sv[2]) override {
     return inner_.socketpair(domain, type, protocol, sv);
   }
@@ -65,15 +72,23 @@ class FaultOs final : public Os {
   int close(int fd) override { return inner_.close(fd); }
   int dup(int fd) override { return inner_.dup(fd); }
   int fcntl(int fd, int cmd, int arg) override { return inner_.fcntl(fd, cmd, arg); }
-  int getsockopt(int fd, int level, int name, int* value) override { return inner_.getsockopt(fd, level, name, value); }
-  int setsockopt(int fd, int level, int name, int value) override { return inner_.setsockopt(fd, level, name, value); }
-  int set_linger(int fd, bool on, int linger_seconds) override { return inner_.set_linger(fd, on, linger_seconds); }
+  int getsockopt(int fd, int level, int name, int* value) override {
+    return inner_.getsockopt(fd, level, name, value);
+  }
+  int setsockopt(int fd, int level, int name, int value) override {
+    return inner_.setsockopt(fd, level, name, value);
+  }
+  int set_linger(int fd, bool on, int linger_seconds) override {
+    return inner_.set_linger(fd, on, linger_seconds);
+  }
   int getsockname(int fd, SockAddr* addr) override { return inner_.getsockname(fd, addr); }
   int getpeername(int fd, SockAddr* addr) override { return inner_.getpeername(fd, addr); }
   int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) override;
   int poll(pollfd* fds, std::size_t nfds, int timeout_ms) override;
-  int epoll_create1(int flags) override { return inner_.epoll_create1(flags); }
-  int epoll_ctl(int epfd, int op, int fd, epoll_event* event) override { return inner_.epoll_ctl(epfd, op, fd, event); }
+  int epoll_create1(int flags) override;
+  int epoll_ctl(int epfd, int op, int fd, epoll_event* event) override {
+    return inner_.epoll_ctl(epfd, op, fd, event);
+  }
   int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) override;
   int eventfd(unsigned int initval, int flags) override { return inner_.eventfd(initval, flags); }
 

@@ -8,11 +8,14 @@
 
 #include "backends/linux/linux_os.hpp"
 #include "backends/sim/sim_os.hpp"
+#include "tests/iocp_support.hpp"
 
 namespace iosim {
 namespace {
 
 using namespace win32;
+using iocp_test::get;
+using iocp_test::Got;
 
 SimConfig config_with_seed(std::uint64_t seed) {
   SimConfig config;
@@ -42,20 +45,6 @@ struct PerIo {
   OVERLAPPED overlapped;
   int operation = 0;
 };
-
-struct Got {
-  BOOL ok;
-  DWORD error, bytes;
-  ULONG_PTR key;
-  OVERLAPPED* overlapped;
-};
-
-Got get(Os& os, HANDLE port, DWORD timeout_ms) {
-  Got got{};
-  got.ok = os.GetQueuedCompletionStatus(port, &got.bytes, &got.key, &got.overlapped, timeout_ms);
-  got.error = got.ok ? 0 : os.GetLastError();
-  return got;
-}
 
 // Spins without blocking (each call is a scheduling point, not a wait) for about `duration_ns`.
 void busy(Os& os, std::int64_t duration_ns) {

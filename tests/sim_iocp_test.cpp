@@ -6,11 +6,14 @@
 #include <vector>
 
 #include "backends/sim/sim_os.hpp"
+#include "tests/iocp_support.hpp"
 
 namespace iosim {
 namespace {
 
 using namespace win32;
+using iocp_test::get;
+using iocp_test::Got;
 
 constexpr ULONG_PTR server_key = 42;
 
@@ -54,19 +57,6 @@ Pair connected_pair(Os& os) {
                                           nullptr, server_key, 1);
   EXPECT_NE(port, nullptr);
   return {static_cast<SOCKET>(server), client, port};
-}
-
-struct Got {
-  BOOL ok;
-  DWORD error, bytes;
-  ULONG_PTR key;
-  OVERLAPPED* overlapped;
-};
-Got get(Os& os, HANDLE port, DWORD timeout_ms) {
-  Got got{};
-  got.ok = os.GetQueuedCompletionStatus(port, &got.bytes, &got.key, &got.overlapped, timeout_ms);
-  got.error = got.ok ? 0 : os.GetLastError();
-  return got;
 }
 
 void send_text(Os& os, SOCKET s, const std::string& text) {

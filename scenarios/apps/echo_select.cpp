@@ -8,7 +8,6 @@
 // has output pending — an idle socket is almost always writable, and asking would wake select at once,
 // turning it into a busy loop. The cost: every call passes and scans three bitmaps up to the highest fd, and
 // an fd at or above FD_SETSIZE (1024) cannot be watched at all.
-#include <algorithm>
 #include <vector>
 
 #include "scenarios/apps/apps.hpp"
@@ -25,28 +24,6 @@ struct SelectState {
   std::vector<EchoConnection> connections;
   std::vector<std::byte> scratch;
 };
-
-// The interest sets for this round. select overwrites them with the ready subset, so they are rebuilt
-// before every call. Returns nfds: one more than the highest fd in any set.
-int build_interest(const AppContext& ctx, const SelectState& state, fd_set& readable, fd_set& writable) {
-  readable.zero();
-  writable.zero();
-  int highest_fd = -1;
-  if (state.accepted < ctx.connections) {  // a readable listener means accept will not block
-    readable.set(state.listen_fd);
-    highest_fd = state.listen_fd;
-  }
-  for (const EchoConnection& connection : state.connections) {
-    // Pending output: wait until it can be sent and do not read more (backpressure). Otherwise wait for data.
-    if (connection.has_pending()) {
-      writable.set(connection.fd);
-    } else {
-      readable.set(connection.fd);
-    }
-    highest_fd = std::max(highest_fd, connection.fd);
-  }
-  return highest_fd + 1;
-}
 
 // Accepts every connection waiting in the queue (up to the number still wanted).
 void accept_ready(AppContext& ctx, SelectState& state) {
@@ -75,7 +52,9 @@ void echo_select_main(AppContext& ctx) {
   state.scratch.resize(static_cast<std::size_t>(param_int(ctx.params, read_chunk_param)));
   fd_set readable, writable;
   while (ctx.error.empty() && (state.accepted < ctx.connections || !state.connections.empty())) {
-    const int nfds = build_interest(ctx, state, readable, writable);
+    // The listener only while connections are still wanted: a readable listener means accept will not block.
+    const int listen_fd = state.accepted < ctx.connections ? state.listen_fd : -1;
+    const int nfds = echo_select_interest(listen_fd, state.connections, readable, writable);
     // No timeout (nullptr): there is nothing to do until some socket is ready.
     const int ready = ctx.os.select(nfds, &readable, &writable, nullptr, nullptr);
     if (ready < 0) {

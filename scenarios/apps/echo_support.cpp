@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace iosim::servers {
 
 std::string call_error(Os& os, std::string_view call) {
@@ -164,6 +166,19 @@ std::string send_all_blocking(Os& os, int fd, const std::byte* data, std::size_t
     }
   }
   return {};
+}
+
+int echo_select_interest(int listen_fd, const std::vector<EchoConnection>& connections, fd_set& readable,
+                         fd_set& writable) {
+  readable.zero();
+  writable.zero();
+  if (listen_fd >= 0) readable.set(listen_fd);
+  int highest_fd = listen_fd;
+  for (const EchoConnection& connection : connections) {
+    (connection.has_pending() ? writable : readable).set(connection.fd);
+    highest_fd = std::max(highest_fd, connection.fd);
+  }
+  return highest_fd + 1;
 }
 
 }  // namespace iosim::servers

@@ -67,6 +67,11 @@ enum class IoStep {
 IoStep echo_readable(AppContext& ctx, EchoConnection& connection, std::vector<std::byte>& scratch);
 // Blocking send of all `len` bytes, retrying EINTR; "" when all went out, else "send: <errno name>".
 std::string send_all_blocking(Os& os, int fd, const std::byte* data, std::size_t len);
+// select's interest sets for one round, rebuilt before every call (select overwrites them with the ready
+// subset): `listen_fd` for reading unless it is -1; each connection for writing while it has pending output
+// (and then not for reading: backpressure), else for reading. Returns nfds, one more than the highest fd.
+int echo_select_interest(int listen_fd, const std::vector<EchoConnection>& connections, fd_set& readable,
+                         fd_set& writable);
 // One select round's work on its reported sets: flush connections reported writable, echo those reported
 // readable, and close and drop the ones whose client has closed. Stops at the first error (ctx.error).
 void echo_select_ready(AppContext& ctx, std::vector<EchoConnection>& connections,

@@ -13,7 +13,6 @@
 // is not exclusive (__pollwait), so one arriving connection wakes every worker's select; the losers' accept
 // sleeps on the listener's exclusive wait (inet_csk_wait_for_connect). The fix is UNP's: a non-blocking
 // listener, and EAGAIN (or ECONNABORTED, EINTR) from accept4 means "go back to select".
-#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -69,23 +68,6 @@ int accept_one(AppContext& ctx, Listener& listener) {
   return fd;
 }
 
-// Rebuilds the read/write interest for this round; returns nfds.
-int build_interest(Listener& listener, bool with_listener, const std::vector<EchoConnection>& connections,
-                   fd_set& readable, fd_set& writable) {
-  readable.zero();
-  writable.zero();
-  int highest_fd = -1;
-  if (with_listener) {
-    readable.set(listener.fd);
-    highest_fd = listener.fd;
-  }
-  for (const EchoConnection& connection : connections) {
-    (connection.has_pending() ? writable : readable).set(connection.fd);
-    highest_fd = std::max(highest_fd, connection.fd);
-  }
-  return highest_fd + 1;
-}
-
 void worker_main(AppContext& ctx, Listener& listener, std::size_t read_chunk_bytes) {
   std::vector<EchoConnection> connections;
   std::vector<std::byte> scratch(read_chunk_bytes);
@@ -93,7 +75,7 @@ void worker_main(AppContext& ctx, Listener& listener, std::size_t read_chunk_byt
   bool accepting = true;
   while (ctx.error.empty() && (accepting || !connections.empty())) {
     accepting = accepting && more_to_accept(listener);
-    const int nfds = build_interest(listener, accepting, connections, readable, writable);
+    const int nfds = echo_select_interest(accepting ? listener.fd : -1, connections, readable, writable);
     timeval timeout{0, select_timeout_us};
     const int ready = ctx.os.select(nfds, &readable, &writable, nullptr, &timeout);
     if (ready < 0) {

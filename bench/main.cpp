@@ -46,7 +46,8 @@ class Summary {
   std::string render() const {
     std::string out =
         "\niosim summary (medians of the repetitions; single runs when --benchmark_repetitions=1)\n";
-    out += render_switch() + render_trace() + render_echo() + render_readiness() + render_cpu_sharing();
+    out += render_switch() + render_trace() + render_echo() + render_iocp() + render_readiness() +
+           render_cpu_sharing();
     return out;
   }
 
@@ -114,6 +115,30 @@ class Summary {
         out += fmt::format("  echo {:10} linux   {:10.0f} RT/s\n", transport,
                            native->counter("items_per_second"));
       }
+    }
+    return out;
+  }
+
+  // IOCP on the simulator beside WindowsOs under Wine (bench/windows/): per echo round trip, and per
+  // GetQueuedCompletionStatus hand-off with n threads waiting on the port.
+  std::string render_iocp() const {
+    std::string out;
+    const auto line = [&](const std::string& what, const std::string& sim_key, const std::string& wine_key,
+                          const char* counter, const char* unit) {
+      const Measured* sim = find(sim_key);
+      const Measured* wine = find(wine_key);
+      if (!sim && !wine) return;
+      out += fmt::format("  iocp {:24}", what);
+      out += sim ? fmt::format("  sim {:8.0f} ns/{}", sim->counter(counter), unit) : std::string(20, ' ');
+      if (wine) out += fmt::format("   wine {:8.0f} ns/{}", wine->counter(counter), unit);
+      if (sim && wine && sim->counter(counter) > 0)
+        out += fmt::format("   wine/sim = {:5.1f}x", wine->counter(counter) / sim->counter(counter));
+      out += "\n";
+    };
+    line("echo", "iocp/echo/sim", "iocp/echo/wine", "ns_per_round_trip", "RT");
+    for (const int waiters : {1, 8, 64, 512}) {
+      line(fmt::format("gqcs wake, {} waiting", waiters), fmt::format("iocp/gqcs_wake/sim/{}", waiters),
+           fmt::format("iocp/gqcs_wake/wine/{}", waiters), "ns_per_hand_off", "hand-off");
     }
     return out;
   }

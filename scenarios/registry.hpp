@@ -39,6 +39,7 @@ struct AppInfo {
   void (*main)(AppContext&);
   std::span<const AppParam> params;            // every parameter the app reads from AppContext::params
   WorkloadKind workload = WorkloadKind::echo;  // the clients it serves; the loader rejects any other kind
+  std::string_view native_backend = "linux";  // what iosim diff compares the simulator with by default
 };
 
 // Every bundled app, in a fixed order (sorted by name).

@@ -15,9 +15,12 @@ AppInfo echo_nonblocking_poll_loop_app();
 AppInfo echo_poll_app();
 AppInfo echo_select_app();
 AppInfo echo_selectors_app();
+AppInfo iocp_accept_callbacks_app();
+AppInfo iocp_pool_app();
 AppInfo lost_wakeup_pool_app();  // bug zoo (scenarios/apps/bugs/)
 AppInfo close_while_reading_app();   // bug zoo
 AppInfo lock_order_inversion_app();  // bug zoo
+AppInfo proactor_echo_app();
 AppInfo reactor_echo_app();
 AppInfo reactor_http_app();
 AppInfo select_prefork_app();  // bug zoo (scenarios/apps/bugs/)

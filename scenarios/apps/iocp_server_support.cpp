@@ -1,0 +1,77 @@
+// scenarios/apps/iocp_server_support.cpp — the IOCP servers' shared setup: listener, accept sockets, port
+// association, error messages. Application code: only iosim::Os calls.
+#include "scenarios/apps/iocp_server_support.hpp"
+
+#include <fmt/format.h>
+
+#include "scenarios/apps/echo_support.hpp"
+
+namespace iosim::servers {
+
+using namespace win32;
+
+std::string win32_call_error(std::string_view call, DWORD error) {
+  return fmt::format("{}: {}", call, win32_error_name(error));
+}
+
+void win32_fail(AppContext& ctx, std::string_view call, DWORD error) {
+  if (ctx.error.empty()) ctx.error = win32_call_error(call, error);
+}
+
+bool is_peer_reset(DWORD error) {
+  return error == Error::NETNAME_DELETED || error == Error::CONNECTION_ABORTED ||
+         error == static_cast<DWORD>(WSA::CONNRESET) || error == static_cast<DWORD>(WSA::CONNABORTED);
+}
+
+SOCKET overlapped_socket(AppContext& ctx) {
+  const SOCKET s = ctx.os.WSASocketW(AF::INET, SOCK::STREAM, IPPROTO::TCP, WSA_FLAG_OVERLAPPED_);
+  if (s == INVALID_SOCKET_) win32_fail(ctx, "WSASocketW", ctx.os.GetLastError());
+  return s;
+}
+
+SOCKET overlapped_listener(AppContext& ctx) {
+  Os& os = ctx.os;
+  const SOCKET listener = overlapped_socket(ctx);
+  if (listener == INVALID_SOCKET_) return INVALID_SOCKET_;
+  SockAddr local{loopback_ip, 0};
+  const auto backlog = static_cast<int>(param_int(ctx.params, backlog_param));
+  const char* failed_call = nullptr;
+  if (os.bind(as_fd(listener), local) < 0) {
+    failed_call = "bind";
+  } else if (os.listen(as_fd(listener), backlog) < 0) {
+    failed_call = "listen";
+  } else if (os.getsockname(as_fd(listener), &local) < 0) {
+    failed_call = "getsockname";
+  }
+  if (failed_call != nullptr) {
+    fail(ctx, failed_call);  // POSIX-shaped calls report through errno
+    os.closesocket(listener);
+    return INVALID_SOCKET_;
+  }
+  ctx.ready(local.port);
+  return listener;
+}
+
+bool associate(AppContext& ctx, HANDLE port, SOCKET s) {
+  if (ctx.os.CreateIoCompletionPort(as_handle(s), port, s, 0) == nullptr) {
+    win32_fail(ctx, "CreateIoCompletionPort", ctx.os.GetLastError());
+    return false;
+  }
+  return true;
+}
+
+bool finish_accept(AppContext& ctx, SOCKET listener, SOCKET accepted) {
+  Os& os = ctx.os;
+  if (os.setsockopt(as_fd(accepted), SOL::SOCKET, SO_UPDATE_ACCEPT_CONTEXT_, as_fd(listener)) < 0) {
+    fail(ctx, "setsockopt(SO_UPDATE_ACCEPT_CONTEXT)");
+    return false;
+  }
+  if (param_int(ctx.params, tcp_nodelay_param) != 0 &&
+      os.setsockopt(as_fd(accepted), IPPROTO::TCP, TCP::NODELAY, 1) < 0) {
+    fail(ctx, "setsockopt(TCP_NODELAY)");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace iosim::servers

@@ -19,7 +19,7 @@ const FaultField fault_fields[] = {
      "non-blocking reads return EAGAIN"},
     {"short_read", [](FaultPlan& p) { return &p.syscalls.short_read; }, "reads ask for 1..len bytes"},
     {"short_write", [](FaultPlan& p) { return &p.syscalls.short_write; },
-     "non-blocking writes offer 1..len bytes"},
+     "non-blocking sends and overlapped WSASends offer 1..len bytes"},
     {"enobufs", [](FaultPlan& p) { return &p.syscalls.enobufs; }, "send fails with ENOBUFS"},
     {"enomem", [](FaultPlan& p) { return &p.syscalls.enomem; },
      "socket, accept4, select, poll, epoll_create1 fail with ENOMEM"},

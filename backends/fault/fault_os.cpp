@@ -2,7 +2,11 @@
 // An injected error is reported through the inner Os's errno of the calling thread (set_last_errno).
 #include "backends/fault/fault_os.hpp"
 
+#include <algorithm>
+#include <vector>
+
 namespace iosim {
+
 FaultOs::FaultOs(Os& inner, SyscallFaults faults, std::uint64_t seed,
                  std::function<void(std::string_view)> on_fault)
     : inner_(inner), faults_(faults), prng_(seed), on_fault_(std::move(on_fault)) {}
@@ -73,6 +77,27 @@ long FaultOs::send(int fd, const void* buf, std::size_t len, int flags) {
   if (faults_.short_write > 0 && nonblocking(fd, flags) && inject(faults_.short_write, "short_write"))
     len = shorten(len);
   return inner_.send(fd, buf, len, flags);
+}
+
+// The WSABUF array is the caller's to reuse once WSASend returns (Winsock copies it), so a shortened copy
+// on the stack is what the inner Os sees.
+int FaultOs::WSASend(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* sent,
+                     win32::DWORD flags, win32::OVERLAPPED* overlapped) {
+  std::size_t total = 0;
+  for (win32::DWORD i = 0; buffers != nullptr && i < count; ++i) total += buffers[i].len;
+  if (faults_.short_write <= 0 || overlapped == nullptr || total == 0 ||
+      !inject(faults_.short_write, "short_write")) {
+    return inner_.WSASend(s, buffers, count, sent, flags, overlapped);
+  }
+  std::size_t offered = shorten(total);
+  std::vector<win32::WSABUF> shortened;
+  for (win32::DWORD i = 0; i < count && offered > 0; ++i) {
+    const auto len = static_cast<win32::ULONG>(std::min<std::size_t>(buffers[i].len, offered));
+    shortened.push_back({len, buffers[i].buf});
+    offered -= len;
+  }
+  return inner_.WSASend(s, shortened.data(), static_cast<win32::DWORD>(shortened.size()), sent, flags,
+                        overlapped);
 }
 
 long FaultOs::recv(int fd, void* buf, std::size_t len, int flags) {

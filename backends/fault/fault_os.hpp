@@ -22,7 +22,10 @@ namespace iosim {
 //   that rightly takes EAGAIN as "drained" (edge-triggered epoll) is expected to stall under this fault;
 // - short_read: recv asks the kernel for fewer bytes (1..len) than the caller did (not read(): an eventfd
 //   moves 8 bytes or none);
-// - short_write: a non-blocking send offers only 1..len bytes (not write(), for the same reason);
+// - short_write: a non-blocking send offers only 1..len bytes (not write(), for the same reason); an
+//   overlapped WSASend offers only the first 1..len bytes of its WSABUFs, so its completion reports fewer
+//   bytes than asked — the partial completion Windows may give under memory pressure, which IOCP servers
+//   must answer by sending the rest;
 // - enobufs: send fails with ENOBUFS;
 // - enomem: socket, accept4, select, poll or epoll_create1 fails with ENOMEM before doing anything, as when
 //   the kernel cannot allocate the socket, the new file, or select/poll's table (accept4 takes no
@@ -128,9 +131,7 @@ class FaultOs final : public Os {
     return inner_.WSARecv(s, buffers, count, received, flags, overlapped);
   }
   int WSASend(win32::SOCKET s, win32::WSABUF* buffers, win32::DWORD count, win32::DWORD* sent,
-              win32::DWORD flags, win32::OVERLAPPED* overlapped) override {
-    return inner_.WSASend(s, buffers, count, sent, flags, overlapped);
-  }
+              win32::DWORD flags, win32::OVERLAPPED* overlapped) override;
   win32::BOOL AcceptEx(win32::SOCKET listener, win32::SOCKET accepted, void* buffer,
                        win32::DWORD receive_bytes, win32::DWORD local_bytes, win32::DWORD remote_bytes,
                        win32::DWORD* received, win32::OVERLAPPED* overlapped) override {

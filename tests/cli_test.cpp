@@ -160,8 +160,8 @@ TEST(Cli, DiffReportsEqual) {
 TEST(Cli, ListNamesEveryBundledApp) {
   const Outcome list = iosim("list");
   EXPECT_EQ(list.exit_code, 0);
-  for (const char* app :
-       {"echo_blocking_threads", "echo_nonblocking_poll_loop", "echo_select", "echo_poll"}) {
+  for (const char* app : {"echo_blocking_threads", "echo_nonblocking_poll_loop", "echo_select", "echo_poll",
+                          "iocp_pool", "iocp_accept_callbacks", "proactor_echo"}) {
     EXPECT_NE(list.output.find(app), std::string::npos) << app;
   }
 }

@@ -45,6 +45,10 @@ INSTANTIATE_TEST_SUITE_P(EpollScenarios, Determinism,
                          ::testing::Values("echo_epoll_lt", "echo_epoll_et", "echo_epoll_oneshot_threads",
                                            "echo_epoll_exclusive", "reactor_echo", "reactor_http",
                                            "echo_selectors"));
+// The IOCP servers: a worker pool on one port, an OVERLAPPED->callback loop, the Proactor on IOCP and epoll.
+INSTANTIATE_TEST_SUITE_P(IocpScenarios, Determinism,
+                         ::testing::Values("iocp_pool", "iocp_accept_callbacks", "proactor_echo",
+                                           "proactor_echo_epoll"));
 
 }  // namespace
 }  // namespace iosim

@@ -34,6 +34,7 @@ const char* const bundled_scenarios[] = {"echo_blocking_threads",
                                          "echo_poll",
                                          "echo_select",
                                          "echo_selectors",
+                                         "proactor_echo",  // on Linux its Proactor falls back to epoll
                                          "reactor_echo"};
 // Every bundled app, sorted by name: the echo servers and the one http server.
 const char* const bundled_apps[] = {"close_while_reading",
@@ -46,8 +47,11 @@ const char* const bundled_apps[] = {"close_while_reading",
                                     "echo_poll",
                                     "echo_select",
                                     "echo_selectors",
+                                    "iocp_accept_callbacks",
+                                    "iocp_pool",
                                     "lock_order_inversion",
                                     "lost_wakeup_pool",
+                                    "proactor_echo",
                                     "reactor_echo",
                                     "reactor_http",
                                     "select_prefork"};

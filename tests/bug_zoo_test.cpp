@@ -78,7 +78,9 @@ INSTANTIATE_TEST_SUITE_P(
                     BuggyCase{"lost_wakeup", "random", 100, 8, "all_tasks_finished"},
                     BuggyCase{"lost_wakeup", "pct", 100, 45, "all_tasks_finished"},
                     BuggyCase{"accept_after_rst", "random", 100, 10, "all_tasks_finished"},
-                    BuggyCase{"accept_after_rst", "pct", 1000, 234, "all_tasks_finished"}),
+                    BuggyCase{"accept_after_rst", "pct", 1000, 234, "all_tasks_finished"},
+                    BuggyCase{"success_still_posts", "random", 10, 1, "echo_in_order"},
+                    BuggyCase{"success_still_posts", "pct", 10, 1, "echo_in_order"}),
     [](const testing::TestParamInfo<BuggyCase>& param_info) {
       return param_info.param.scenario + "_" + param_info.param.strategy;
     });
@@ -100,7 +102,7 @@ TEST_P(BugZooFixed, PassesEverySeed) {
 
 INSTANTIATE_TEST_SUITE_P(Fixed, BugZooFixed,
                          testing::Values("et_not_drained_fixed", "lost_wakeup_fixed",
-                                         "accept_after_rst_fixed"));
+                                         "accept_after_rst_fixed", "success_still_posts_fixed"));
 
 // --- shrink, end to end through the CLI: the shrunk .choices file replays to the same failure ---
 

@@ -94,6 +94,25 @@ TEST(Cli, SameSeedSameHashOtherSeedOtherHash) {
   EXPECT_NE(first.last_line(), other.last_line());
 }
 
+// The IOCP servers through the CLI: each run passes and ends with its trace-hash, the same in two processes
+// (no pointer value — an OVERLAPPED's address, a heap-allocated key — reaches the trace). On Linux, which has
+// no completion ports, the IOCP-only server fails with a named error and a reproduce line, never a crash.
+TEST(Cli, IocpScenariosRunDeterministicallyAcrossProcesses) {
+  for (const char* scenario : {"iocp_pool", "iocp_accept_callbacks", "proactor_echo", "proactor_echo_epoll"}) {
+    const std::string command = fmt::format("run scenarios/{}.json --seed 11", scenario);
+    const Outcome first = iosim(command);
+    const Outcome again = iosim(command);
+    EXPECT_EQ(first.exit_code, 0) << first.output;
+    EXPECT_TRUE(std::regex_match(first.last_line(), trace_hash_line)) << first.last_line();
+    EXPECT_EQ(first.last_line(), again.last_line()) << scenario;
+  }
+  const Outcome on_linux = iosim("run scenarios/iocp_pool.json --backend linux");
+  EXPECT_EQ(on_linux.exit_code, 1) << on_linux.output;
+  EXPECT_NE(on_linux.output.find("CreateIoCompletionPort: ERROR_NOT_SUPPORTED"), std::string::npos);
+  EXPECT_NE(on_linux.output.find("reproduce: iosim run scenarios/iocp_pool.json --backend linux"),
+            std::string::npos);
+}
+
 TEST(Cli, AFailedCheckExitsOneWithAReproduceLineThatReproduces) {
   // A step limit far too small for the workload: the run stops and all_tasks_finished fails.
   const std::string path = write_temp("starved.json", R"({"app": "echo_select", "sim": {"step_max": 50}})");

@@ -3,6 +3,7 @@
 // does not perturb a simulated run; the parser rejects every malformed or truncated file with FILE:LINE.
 #include "tools/record_replay.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -138,6 +139,122 @@ TEST(RecordingOs, AReusedFdIsANewConnection) {
   ASSERT_EQ(accepted_fds.size(), 2u);
   EXPECT_EQ(accepted_fds[0], accepted_fds[1]);      // the kernel reused the fd ...
   EXPECT_EQ(recv_conns, (std::vector<int>{1, 2}));  // ... and the recorder told the connections apart
+}
+
+// Overlapped I/O is recorded once, when the application learns the outcome: AcceptEx with the bytes that
+// came with the connection, a pending WSARecv at its dequeue, an immediate one at the call (its packet,
+// dequeued later, is not recorded again), a zero-byte WSARecv not at all; and the events parse back and
+// make the replay world's steps.
+TEST(RecordingOs, OverlappedIoIsRecordedOnceWhenTheApplicationLearnsItsOutcome) {
+  using namespace win32;
+  SimOs os(SimConfig{});
+  RecordingOs recording(os, {[&os] { return os.scheduler().now_ns(); }, [] { return std::string("t"); }});
+  const auto handle = [](SOCKET s) { return reinterpret_cast<HANDLE>(s); };
+  const auto dequeue = [&recording](HANDLE port) {
+    DWORD bytes = 0;
+    ULONG_PTR key = 0;
+    OVERLAPPED* overlapped = nullptr;
+    EXPECT_TRUE(recording.GetQueuedCompletionStatus(port, &bytes, &key, &overlapped, INFINITE_));
+    return overlapped;
+  };
+  os.run([&] {
+    const SOCKET listener = recording.WSASocketW(AF::INET, SOCK::STREAM, IPPROTO::TCP, WSA_FLAG_OVERLAPPED_);
+    recording.bind(static_cast<int>(listener), SockAddr{loopback_ip, 0});
+    recording.listen(static_cast<int>(listener), 8);
+    SockAddr bound;
+    os.getsockname(static_cast<int>(listener), &bound);
+    const HANDLE port = recording.CreateIoCompletionPort(handle(listener), nullptr, 1, 0);
+    const SOCKET accepted = recording.WSASocketW(AF::INET, SOCK::STREAM, IPPROTO::TCP, WSA_FLAG_OVERLAPPED_);
+    char first[8 + 2 * accept_address_bytes_min];
+    OVERLAPPED accept_io{}, recv_io{}, send_io{};
+    DWORD bytes = 0;
+    EXPECT_FALSE(recording.AcceptEx(listener, accepted, first, 8, accept_address_bytes_min,
+                                    accept_address_bytes_min, &bytes, &accept_io));
+    const int client = os.socket(AF::INET, SOCK::STREAM, 0);
+    os.connect(client, bound);
+    os.send(client, "hi", 2, 0);
+    EXPECT_EQ(dequeue(port), &accept_io);
+    recording.CreateIoCompletionPort(handle(accepted), port, 2, 0);
+    char buffer[16];
+    WSABUF wsabuf{sizeof buffer, buffer};
+    DWORD flags = 0;
+    EXPECT_EQ(recording.WSARecv(accepted, &wsabuf, 1, nullptr, &flags, &recv_io), SOCKET_ERROR_);  // pending
+    os.send(client, "abc", 3, 0);
+    EXPECT_EQ(dequeue(port), &recv_io);
+    os.send(client, "de", 2, 0);
+    os.sleep_for(1'000'000);
+    EXPECT_EQ(recording.WSARecv(accepted, &wsabuf, 1, nullptr, &flags, &recv_io), 0);  // immediate
+    EXPECT_EQ(dequeue(port), &recv_io);  // its packet: not a second event
+    WSABUF empty{0, nullptr};
+    EXPECT_EQ(recording.WSARecv(accepted, &empty, 1, nullptr, &flags, &recv_io), SOCKET_ERROR_);
+    os.send(client, "f", 1, 0);
+    EXPECT_EQ(dequeue(port), &recv_io);  // a zero-byte receive: readiness, not recorded
+    char reply[] = "xyz";
+    WSABUF out{3, reply};
+    EXPECT_EQ(recording.WSASend(accepted, &out, 1, nullptr, 0, &send_io), 0);
+    EXPECT_EQ(dequeue(port), &send_io);
+    EXPECT_EQ(recording.WSARecv(accepted, &wsabuf, 1, nullptr, &flags, &recv_io), 0);  // "f"
+    EXPECT_EQ(dequeue(port), &recv_io);
+    char echoed[3];
+    EXPECT_EQ(os.recv(client, echoed, sizeof echoed, 0), 3);  // unread bytes would make close() reset
+    os.close(client);
+    recording.WSARecv(accepted, &wsabuf, 1, nullptr, &flags, &recv_io);  // the FIN may be there already
+    EXPECT_EQ(dequeue(port), &recv_io);                                  // end of stream
+    recording.closesocket(accepted);
+    recording.closesocket(listener);
+    recording.CloseHandle(port);
+  });
+  IoTrace trace;
+  trace.header.app = "iocp_pool";
+  trace.events = recording.take_events();
+  trace.end.connections = recording.connections_accepted();
+  std::vector<std::string> seen;
+  for (const IoEvent& event : trace.events) {
+    std::string data(reinterpret_cast<const char*>(event.data.data()), event.data.size());
+    seen.push_back(fmt::format("{} conn={} result={} {}", event.kind, event.conn, event.result, data));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"bind conn=0 result=0 ", "listen conn=0 result=0 ",
+                                            "AcceptEx conn=1 result=2 hi", "WSARecv conn=1 result=3 abc",
+                                            "WSARecv conn=1 result=2 de", "WSASend conn=1 result=3 xyz",
+                                            "WSARecv conn=1 result=1 f", "WSARecv conn=1 result=0 ",
+                                            "closesocket conn=1 result=0 ", "closesocket conn=0 result=0 "}));
+  Result<IoTrace> parsed = parse_iotrace(format_iotrace(trace), "iocp.iotrace");
+  ASSERT_TRUE(parsed) << parsed.status().message();
+  const std::vector<RecordedConnection> world = recorded_world(parsed.value());
+  ASSERT_EQ(world.size(), 1u);
+  std::string input;
+  for (const PeerStep& step : world[0].steps)
+    input.append(reinterpret_cast<const char*>(step.bytes.data()), step.bytes.size());
+  EXPECT_EQ(input, "hiabcdef");
+  EXPECT_EQ(world[0].steps.back().kind, PeerStep::Kind::eof);
+  EXPECT_EQ(world[0].sent_by_server.size(), 3u);
+}
+
+// A failed completion's Win32 error (beyond Linux's errno range) parses, and a reset one is a peer reset.
+TEST(IoTraceParser, Win32ErrorsOfOverlappedEventsParseAndAResetIsAPeerReset) {
+  IoTrace trace;
+  trace.header.app = "iocp_pool";
+  IoEvent accepted;
+  accepted.seq = 1, accepted.kind = "AcceptEx", accepted.fd = 3, accepted.conn = 1;
+  IoEvent reset;
+  reset.seq = 2, reset.kind = "WSARecv", reset.fd = 4, reset.conn = 1, reset.result = -1;
+  reset.error = static_cast<int>(win32::Error::NETNAME_DELETED);
+  IoEvent aborted = reset;
+  aborted.seq = 3, aborted.error = win32::WSA::CONNRESET;  // through WSAGetOverlappedResult
+  trace.events = {accepted, reset, aborted};
+  trace.end.connections = 1;
+  Result<IoTrace> parsed = parse_iotrace(format_iotrace(trace), "reset.iotrace");
+  ASSERT_TRUE(parsed) << parsed.status().message();
+  EXPECT_EQ(parsed->events[2].error, win32::WSA::CONNRESET);
+  const std::vector<RecordedConnection> world = recorded_world(parsed.value());
+  ASSERT_EQ(world.size(), 1u);
+  ASSERT_EQ(world[0].steps.size(), 1u);
+  EXPECT_EQ(world[0].steps[0].kind, PeerStep::Kind::reset);
+  // A Linux kind keeps Linux's errno range: WSAECONNRESET (10054) is no errno.
+  std::string text = format_iotrace(trace);
+  const std::string from = "\"kind\":\"WSARecv\"";
+  text.replace(text.rfind(from), from.size(), "\"kind\":\"recv\"");
+  EXPECT_FALSE(parse_iotrace(text, "reset.iotrace").is_ok());
 }
 
 // --- the parser ---

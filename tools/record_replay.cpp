@@ -281,22 +281,30 @@ std::vector<RecordedConnection> recorded_world(const IoTrace& trace) {
   std::vector<RecordedConnection> world;
   for (const IoEvent& event : trace.events) {
     const std::int64_t t_ns = std::max<std::int64_t>(0, event.t_ns - origin_ns);
-    if (event.kind == "accept4" && event.conn > 0) {
+    const bool accepted = (event.kind == "accept4" || event.kind == "AcceptEx") && event.conn > 0;
+    if (accepted) {
       world.resize(std::max<std::size_t>(world.size(), static_cast<std::size_t>(event.conn)));
       world[static_cast<std::size_t>(event.conn - 1)].accept_ns = t_ns;
     }
     if (event.conn <= 0 || static_cast<std::size_t>(event.conn) > world.size()) continue;
     RecordedConnection& connection = world[static_cast<std::size_t>(event.conn - 1)];
     const bool ended = !connection.steps.empty() && connection.steps.back().kind != PeerStep::Kind::data;
-    const bool input = event.kind == "recv" || event.kind == "read";
-    const bool output = event.kind == "send" || event.kind == "write";
+    const bool win32 = event.kind == "AcceptEx" || event.kind == "WSARecv" || event.kind == "WSASend";
+    // AcceptEx's data is what arrived with the connection: the peer's first piece.
+    const bool input = event.kind == "recv" || event.kind == "read" || event.kind == "WSARecv" ||
+                       (event.kind == "AcceptEx" && event.result > 0);
+    const bool output = event.kind == "send" || event.kind == "write" || event.kind == "WSASend";
     if (output && event.result > 0) {
       connection.sent_by_server.insert(connection.sent_by_server.end(), event.data.begin(), event.data.end());
     }
     if (ended || !(input || output)) continue;
     if (input && event.result > 0) connection.steps.push_back({PeerStep::Kind::data, t_ns, event.data});
     if (input && event.result == 0) connection.steps.push_back({PeerStep::Kind::eof, t_ns, {}});
-    const bool reset = event.error == E::CONNRESET || (output && event.error == E::PIPE);
+    // A Win32 event's error is what the application saw: GetLastError after a dequeue
+    // (ERROR_NETNAME_DELETED for a reset), or WSAGetLastError (WSAECONNRESET).
+    const bool reset = win32 ? event.error == static_cast<int>(win32::Error::NETNAME_DELETED) ||
+                                   event.error == win32::WSA::CONNRESET
+                             : event.error == E::CONNRESET || (output && event.error == E::PIPE);
     if (event.result < 0 && reset) connection.steps.push_back({PeerStep::Kind::reset, t_ns, {}});
   }
   return world;

@@ -23,13 +23,15 @@ struct KindFields {
   bool takes_conn;                         // the fd may be a connection ("conn" present when it is)
   bool takes_data;                         // "data" holds the bytes moved when result > 0
   std::array<std::string_view, 3> detail;  // integer-or-array fields kept in IoEvent::detail
+  bool opens_conn = false;   // a success numbers a new connection: "conn" is required and must be the next
+  bool win32_error = false;  // "errno" is a Win32 error (GetLastError) rather than a Linux errno
 };
 
 constexpr KindFields kind_table[] = {
     {"socket", false, false, false, {}},
     {"bind", true, false, false, {}},
     {"listen", true, false, false, {}},
-    {"accept4", true, false, false, {}},  // "conn" is required when result >= 0 (checked apart)
+    {"accept4", true, false, false, {}, true},
     {"recv", true, true, true, {}},
     {"read", true, true, true, {}},
     {"send", true, true, true, {}},
@@ -43,7 +45,18 @@ constexpr KindFields kind_table[] = {
     {"epoll_ctl", true, false, false, {"op", "target", "events"}},
     {"epoll_wait", true, false, false, {"events"}},
     {"eventfd", false, false, false, {}},
+    // Overlapped I/O (RecordingOs's Win32 calls), one event when the application learns the outcome: the
+    // call's immediate success or failure, else the completion it dequeued. fd is the listening socket for
+    // AcceptEx (its data: the bytes received with the connection), the socket for the others.
+    {"AcceptEx", true, false, true, {}, true, true},
+    {"WSARecv", true, true, true, {}, false, true},
+    {"WSASend", true, true, true, {}, false, true},
+    {"closesocket", true, true, false, {}, false, true},
 };
+
+// Win32 errors fit in 16 bits (winerror.h's codes and Winsock's WSAE*).
+constexpr std::int64_t win32_error_max = 0xFFFF;
+constexpr std::int64_t linux_errno_max = 4095;
 
 const KindFields* find_kind(std::string_view kind) {
   for (const KindFields& fields : kind_table) {
@@ -278,7 +291,7 @@ Result<IoEvent> parse_event(const nlohmann::json& object, const std::string& ori
     return line_error(origin, line, fmt::format("unknown event kind \"{}\"", event.kind.substr(0, 40)));
   std::vector<std::string_view> known = {"seq", "t_ns", "thread", "kind", "result", "errno"};
   if (kind->takes_fd) known.push_back("fd");
-  if (kind->takes_conn || kind->kind == "accept4") known.push_back("conn");
+  if (kind->takes_conn || kind->opens_conn) known.push_back("conn");
   if (kind->takes_data) known.push_back("data");
   for (std::string_view name : kind->detail) {
     if (!name.empty()) known.push_back(name);
@@ -287,9 +300,10 @@ Result<IoEvent> parse_event(const nlohmann::json& object, const std::string& ori
   event.thread = fields.string("thread");
   if (kind->takes_fd) event.fd = static_cast<int>(fields.integer("fd", -1, INT32_MAX));
   event.result = static_cast<long>(fields.integer("result", -1, INT64_MAX));
+  const std::int64_t error_max = kind->win32_error ? win32_error_max : linux_errno_max;
   event.error =
-      static_cast<int>(fields.integer("errno", event.result < 0 ? 1 : 0, event.result < 0 ? 4095 : 0));
-  const bool new_connection = kind->kind == "accept4" && event.result >= 0;
+      static_cast<int>(fields.integer("errno", event.result < 0 ? 1 : 0, event.result < 0 ? error_max : 0));
+  const bool new_connection = kind->opens_conn && event.result >= 0;
   if (new_connection || fields.has("conn")) {
     const int conn_max = new_connection ? state.accepted + 1 : state.accepted;
     event.conn = static_cast<int>(fields.integer("conn", new_connection ? conn_max : 1, conn_max));

@@ -55,6 +55,26 @@ INSTANTIATE_TEST_SUITE_P(EchoServers, NativeRoundTrip,
                          ::testing::Values("echo_blocking_threads", "echo_select", "echo_poll",
                                            "echo_epoll_lt", "echo_epoll_et"));
 
+// The IOCP servers have no Linux run to record; a simulated run records their overlapped I/O (AcceptEx,
+// WSARecv, WSASend), and the replay serves the same bytes.
+class IocpRoundTrip : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(IocpRoundTrip, RecordedOnTheSimulatorReplaysWithTheSameBytes) {
+  const ScenarioSpec spec = scenario(GetParam());
+  const RecordOutcome recorded = record_scenario(spec, "sim", 3);
+  ASSERT_TRUE(recorded.report.passed) << recorded.report.observation.summary();
+  EXPECT_EQ(recorded.trace.end.connections, spec.workload.clients);
+  Result<IoTrace> parsed = parse_iotrace(format_iotrace(recorded.trace), "recorded.iotrace");
+  ASSERT_TRUE(parsed) << parsed.status().message();
+  const ReplayReport replay = replay_iotrace(parsed.value());
+  EXPECT_TRUE(replay.same()) << ::testing::PrintToString(replay.differences);
+  EXPECT_EQ(replay.connections, static_cast<std::size_t>(spec.workload.clients));
+  EXPECT_EQ(replay.bytes_sent, expected_echo_bytes(spec));
+}
+
+INSTANTIATE_TEST_SUITE_P(IocpServers, IocpRoundTrip,
+                         ::testing::Values("iocp_pool", "iocp_accept_callbacks", "proactor_echo"));
+
 TEST(RecordReplay, RecordingASimulatedRunDoesNotChangeIt) {
   const ScenarioSpec spec = scenario("echo_select");
   const RunReport plain = run_scenario(spec, RunRequest{"sim", 7, std::nullopt, false});

@@ -26,10 +26,9 @@ TraceTotals totals(const IoTrace& trace) {
   TraceTotals sum;
   for (const IoEvent& event : trace.events) {
     if (event.conn == 0 || event.result <= 0) continue;
-    if (event.kind == "recv" || event.kind == "read")
-      sum.bytes_received += static_cast<std::uint64_t>(event.result);
-    if (event.kind == "send" || event.kind == "write")
-      sum.bytes_sent += static_cast<std::uint64_t>(event.result);
+    const DataDirection direction = data_direction(event.kind);
+    if (direction == DataDirection::in) sum.bytes_received += static_cast<std::uint64_t>(event.result);
+    if (direction == DataDirection::out) sum.bytes_sent += static_cast<std::uint64_t>(event.result);
   }
   return sum;
 }

@@ -289,23 +289,17 @@ std::vector<RecordedConnection> recorded_world(const IoTrace& trace) {
     if (event.conn <= 0 || static_cast<std::size_t>(event.conn) > world.size()) continue;
     RecordedConnection& connection = world[static_cast<std::size_t>(event.conn - 1)];
     const bool ended = !connection.steps.empty() && connection.steps.back().kind != PeerStep::Kind::data;
-    const bool win32 = event.kind == "AcceptEx" || event.kind == "WSARecv" || event.kind == "WSASend";
-    // AcceptEx's data is what arrived with the connection: the peer's first piece.
-    const bool input = event.kind == "recv" || event.kind == "read" || event.kind == "WSARecv" ||
-                       (event.kind == "AcceptEx" && event.result > 0);
-    const bool output = event.kind == "send" || event.kind == "write" || event.kind == "WSASend";
+    const bool input = data_direction(event.kind) == DataDirection::in;
+    const bool output = data_direction(event.kind) == DataDirection::out;
     if (output && event.result > 0) {
       connection.sent_by_server.insert(connection.sent_by_server.end(), event.data.begin(), event.data.end());
     }
     if (ended || !(input || output)) continue;
     if (input && event.result > 0) connection.steps.push_back({PeerStep::Kind::data, t_ns, event.data});
-    if (input && event.result == 0) connection.steps.push_back({PeerStep::Kind::eof, t_ns, {}});
-    // A Win32 event's error is what the application saw: GetLastError after a dequeue
-    // (ERROR_NETNAME_DELETED for a reset), or WSAGetLastError (WSAECONNRESET).
-    const bool reset = win32 ? event.error == static_cast<int>(win32::Error::NETNAME_DELETED) ||
-                                   event.error == win32::WSA::CONNRESET
-                             : event.error == E::CONNRESET || (output && event.error == E::PIPE);
-    if (event.result < 0 && reset) connection.steps.push_back({PeerStep::Kind::reset, t_ns, {}});
+    // A zero-byte result is the end of the stream, except for AcceptEx: a connection that came with no data.
+    if (input && event.result == 0 && event.kind != "AcceptEx")
+      connection.steps.push_back({PeerStep::Kind::eof, t_ns, {}});
+    if (is_peer_reset(event)) connection.steps.push_back({PeerStep::Kind::reset, t_ns, {}});
   }
   return world;
 }

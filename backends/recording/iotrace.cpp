@@ -11,6 +11,9 @@
 #include <span>
 #include <sstream>
 
+#include "iosim/abi.hpp"
+#include "iosim/win32_abi.hpp"
+
 namespace iosim {
 namespace {
 
@@ -338,6 +341,23 @@ Result<IoTraceEnd> parse_end(const nlohmann::json& object, const std::string& or
 }
 
 }  // namespace
+
+DataDirection data_direction(std::string_view kind) {
+  if (kind == "recv" || kind == "read" || kind == "WSARecv" || kind == "AcceptEx") return DataDirection::in;
+  if (kind == "send" || kind == "write" || kind == "WSASend") return DataDirection::out;
+  return DataDirection::none;
+}
+
+bool is_peer_reset(const IoEvent& event) {
+  if (event.result >= 0) return false;
+  const KindFields* kind = find_kind(event.kind);
+  if (kind != nullptr && kind->win32_error) {
+    return event.error == static_cast<int>(win32::Error::NETNAME_DELETED) ||
+           event.error == win32::WSA::CONNRESET;
+  }
+  return event.error == E::CONNRESET ||
+         (data_direction(event.kind) == DataDirection::out && event.error == E::PIPE);
+}
 
 std::vector<std::string_view> iotrace_event_kinds() {
   std::vector<std::string_view> kinds;

@@ -68,6 +68,14 @@ struct IoTrace {
 // The kinds an event may have (the end record aside), in the order docs/file-formats.md lists them.
 std::vector<std::string_view> iotrace_event_kinds();
 
+// Which way an event's "data" went: into the server (recv, read, WSARecv, and AcceptEx's first bytes) or
+// out of it (send, write, WSASend).
+enum class DataDirection { none, in, out };
+DataDirection data_direction(std::string_view kind);
+// An event whose failure is the peer's reset: ECONNRESET (EPIPE on a send), or for overlapped I/O the
+// Win32 error the application saw (ERROR_NETNAME_DELETED, WSAECONNRESET).
+bool is_peer_reset(const IoEvent& event);
+
 std::string format_iotrace(const IoTrace& trace);
 Status write_iotrace(const std::string& path, const IoTrace& trace);
 // Strict: every defect is "ORIGIN:LINE: what is wrong" (invalid JSON adds the column).

@@ -255,6 +255,10 @@ long tcp_socket::recvmsg(void* buf, std::size_t len, int flags) {
         break;
       }
     }
+    // tcp_cleanup_rbuf before sk_wait_data: advertise the window this call's copies freed, or a sender
+    // blocked on a full window and this reader waiting for more (MSG_WAITALL, SO_RCVLOWAT) sleep forever.
+    if (consumed > 0 && tcp->state != TCP_CLOSE) k().net().window_update(*tcp);
+    consumed = 0;
     const std::size_t seen = (flags & MSG::PEEK) ? copied : 0;
     const int waited = k().wait_event(tcp->wq, -1, false, [&] {
       return tcp->receive_queue.size() > seen || tcp->sk_err || (tcp->sk_shutdown & RCV_SHUTDOWN) ||

@@ -716,5 +716,44 @@ TEST(Differential, InvalidArgumentsGiveLinuxErrno) {
       config);
 }
 
+// A blocking recv(MSG_WAITALL) asking for more than the receive buffer holds: Linux's tcp_recvmsg_locked
+// calls tcp_cleanup_rbuf before each sk_wait_data, so the window the copied bytes freed is advertised and
+// the sender goes on. Regression: the simulator advertised it only after the loop, and both sides slept.
+long wait_all_beyond_the_receive_buffer(Os& os) {
+  constexpr std::size_t total = 1 << 20;
+  const int listener = os.socket(AF::INET, SOCK::STREAM, 0);
+  os.bind(listener, SockAddr{loopback_ip, 0});
+  os.listen(listener, 1);
+  SockAddr bound;
+  os.getsockname(listener, &bound);
+  const int client = os.socket(AF::INET, SOCK::STREAM, 0);
+  os.setsockopt(client, SOL::SOCKET, SO::RCVBUF, 64 << 10);
+  EXPECT_EQ(os.connect(client, bound), 0);
+  const int server = os.accept4(listener, nullptr, 0);
+  std::unique_ptr<Thread> sender = os.thread_create("sender", [&os, server] {
+    std::vector<char> bytes(total, 'x');
+    for (std::size_t sent = 0; sent < total;) {
+      const long n = os.send(server, bytes.data() + sent, total - sent, 0);
+      if (n <= 0) return;
+      sent += static_cast<std::size_t>(n);
+    }
+  });
+  std::vector<char> buffer(total);
+  const long received = os.recv(client, buffer.data(), total, MSG::WAITALL);
+  sender->join();
+  for (const int fd : {client, server, listener}) os.close(fd);
+  return received;
+}
+
+TEST(Differential, WaitAllBeyondTheReceiveBufferCompletes) {
+  LinuxOs linux_os;
+  EXPECT_EQ(wait_all_beyond_the_receive_buffer(linux_os), 1 << 20);
+  SimOs sim_os(SimConfig{});
+  long received = 0;
+  const SimOutcome outcome = sim_os.run([&] { received = wait_all_beyond_the_receive_buffer(sim_os); });
+  EXPECT_EQ(outcome.run.outcome, sim::RunResult::Outcome::completed) << outcome.run.failure;
+  EXPECT_EQ(received, 1 << 20);
+}
+
 }  // namespace
 }  // namespace iosim::diff

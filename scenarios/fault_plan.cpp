@@ -4,6 +4,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cstdlib>
+#include <string>
+
+#include "sim/prng.hpp"
+
 namespace iosim {
 namespace {
 
@@ -67,6 +72,32 @@ Status set_fault(FaultPlan& plan, std::string_view name, double value) {
     return Status::ok();
   }
   return Status::error(fmt::format("unknown fault '{}' (known: {})", name, fmt::join(fault_names(), ", ")));
+}
+
+Status apply_fault(FaultPlan& plan, const std::string& assignment) {
+  const std::size_t equals = assignment.find('=');
+  const std::string name = assignment.substr(0, equals);
+  if (fault_meaning(name).empty() || equals == std::string::npos) {
+    Status status = set_fault(plan, name, 0);  // names the known faults when `name` is not one
+    if (!status) return Status::error(fmt::format("--fault {}: {}", assignment, status.message()));
+    return Status::error(fmt::format("--fault {}: expected {}=VALUE", assignment, name));
+  }
+  const std::string value = assignment.substr(equals + 1);
+  char* end = nullptr;
+  const double number = std::strtod(value.c_str(), &end);
+  if (value.empty() || end == nullptr || *end != '\0') {
+    return Status::error(fmt::format("--fault {}: '{}' is not a number", assignment, value));
+  }
+  if (Status status = set_fault(plan, name, number); !status) {
+    return Status::error(fmt::format("--fault {}: {}", assignment, status.message()));
+  }
+  return Status::ok();
+}
+
+std::uint64_t syscall_fault_seed(std::uint64_t run_seed) {
+  std::uint64_t stream =
+      run_seed ^ 0x73797363616c6cULL;  // the syscall-fault stream, apart from the schedule's
+  return sim::splitmix64(stream);
 }
 
 }  // namespace iosim

@@ -3,12 +3,14 @@
 // accept the same names and values and reject the same mistakes.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "backends/fault/fault_os.hpp"
 #include "iosim/status.hpp"
-#include "kernel_model/kernel.hpp"
+#include "kernel_model/network_faults.hpp"
 
 namespace iosim {
 
@@ -30,5 +32,13 @@ std::string_view fault_meaning(std::string_view name);
 // error says what was wrong without naming where the value came from (callers prefix "--fault x=y" or the
 // file and field).
 Status set_fault(FaultPlan& plan, std::string_view name, double value);
+
+// Applies "name=value" (eintr=0.01, segment_split=0.5, jitter_us=200 ...) to `plan`; the error starts with
+// "--fault name=value" and lists the known faults when the name is not one.
+Status apply_fault(FaultPlan& plan, const std::string& assignment);
+
+// The seed of FaultOs's PRNG for a run with schedule seed `run_seed`, the same on every backend (the Windows
+// runner derives it too), so a faulty run injects the same decisions wherever it runs.
+std::uint64_t syscall_fault_seed(std::uint64_t run_seed);
 
 }  // namespace iosim

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <bit>
+#include <charconv>
 #include <cstring>
 
 #include "scenarios/echo_client.hpp"
@@ -96,7 +97,8 @@ std::vector<ClientOutcome> run_clients(Os& os, int clients, const ClientMain& cl
 }
 
 // The server app in thread "server" (on `server_os`), then the clients once it listens, then the joins.
-Observation run_server_and_clients(Os& os, Os& server_os, const ScenarioSpec& spec, const ClientMain& client_main) {
+Observation run_server_and_clients(Os& os, Os& server_os, const ScenarioSpec& spec,
+                                   const ClientMain& client_main) {
   Observation observation;
   const AppInfo* app = find_app(spec.app);
   if (app == nullptr) {
@@ -196,7 +198,9 @@ std::uint64_t expected_bytes_received(const WorkloadSpec& workload, int client) 
   return bytes;
 }
 
-Observation run_echo_workload(Os& os, const ScenarioSpec& spec) { return run_echo_workload(os, os, spec); }
+Observation run_echo_workload(Os& os, const ScenarioSpec& spec) {
+  return run_echo_workload(os, os, spec);
+}
 
 Observation run_echo_workload(Os& os, Os& server_os, const ScenarioSpec& spec) {
   const WorkloadSpec& workload = spec.workload;
@@ -210,7 +214,9 @@ Observation run_echo_workload(Os& os, Os& server_os, const ScenarioSpec& spec) {
   return observation;
 }
 
-Observation run_workload(Os& os, const ScenarioSpec& spec) { return run_workload(os, os, spec); }
+Observation run_workload(Os& os, const ScenarioSpec& spec) {
+  return run_workload(os, os, spec);
+}
 
 Observation run_workload(Os& os, Os& server_os, const ScenarioSpec& spec) {
   if (spec.workload.kind == WorkloadKind::echo) return run_echo_workload(os, server_os, spec);
@@ -238,6 +244,69 @@ nlohmann::json Observation::to_json() const {
   return {{"workload", workload_kind_name(workload)},
           {"clients", std::move(clients_json)},
           {"server_error", server_error}};
+}
+
+namespace {
+
+// json[key] as T, or an error naming `where`.key and the type expected.
+template <typename T>
+Status read_field(const nlohmann::json& json, std::string_view where, const char* key, T* value) {
+  const auto found = json.find(key);
+  if (found == json.end()) return Status::error(fmt::format("{}: missing field \"{}\"", where, key));
+  try {
+    *value = found->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return Status::error(fmt::format("{}.{}: wrong type ({})", where, key, found->type_name()));
+  }
+  return Status::ok();
+}
+
+Result<ClientReport> client_from_json(const nlohmann::json& json, std::string_view where) {
+  if (!json.is_object()) return Status::error(fmt::format("{}: not an object", where));
+  ClientReport report;
+  std::string hash;
+  for (Status status :
+       {read_field(json, where, "client", &report.client),
+        read_field(json, where, "bytes_sent", &report.bytes_sent),
+        read_field(json, where, "bytes_received", &report.bytes_received),
+        read_field(json, where, "echoed_in_order", &report.echoed_in_order),
+        read_field(json, where, "error", &report.error), read_field(json, where, "transcript_hash", &hash),
+        read_field(json, where, "connected", &report.connected)}) {
+    if (!status) return status;
+  }
+  const auto [end, error] =
+      std::from_chars(hash.data(), hash.data() + hash.size(), report.transcript_hash, 16);
+  if (hash.size() != 16 || error != std::errc() || end != hash.data() + hash.size())
+    return Status::error(fmt::format("{}.transcript_hash: \"{}\" is not 16 hex digits", where, hash));
+  return report;
+}
+
+}  // namespace
+
+Result<Observation> Observation::from_json(const nlohmann::json& json) {
+  if (!json.is_object()) return Status::error("observation: not a JSON object");
+  Observation observation;
+  std::string kind;
+  nlohmann::json clients;
+  for (Status status : {read_field(json, "observation", "workload", &kind),
+                        read_field(json, "observation", "clients", &clients),
+                        read_field(json, "observation", "server_error", &observation.server_error)}) {
+    if (!status) return status;
+  }
+  if (kind == workload_kind_name(WorkloadKind::echo)) {
+    observation.workload = WorkloadKind::echo;
+  } else if (kind == workload_kind_name(WorkloadKind::http)) {
+    observation.workload = WorkloadKind::http;
+  } else {
+    return Status::error(fmt::format("observation.workload: unknown kind \"{}\"", kind));
+  }
+  if (!clients.is_array()) return Status::error("observation.clients: not an array");
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    Result<ClientReport> client = client_from_json(clients[i], fmt::format("observation.clients[{}]", i));
+    if (!client) return client.status();
+    observation.clients.push_back(std::move(client).value());
+  }
+  return observation;
 }
 
 std::string Observation::summary() const {

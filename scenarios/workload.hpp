@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "iosim/os.hpp"
+#include "iosim/status.hpp"
 #include "scenarios/scenario.hpp"
 
 namespace iosim {
@@ -34,6 +35,9 @@ struct Observation {
   // transcript_hash (16 hex digits: JSON numbers lose precision above 2^53), connected}],
   // "server_error": ...}
   nlohmann::json to_json() const;
+  // The inverse of to_json, for an Observation made in another process (the Windows runner under Wine). The
+  // error names the field that is missing or of the wrong type.
+  static Result<Observation> from_json(const nlohmann::json& json);
   // One line, e.g. "4/4 clients echoed in order, 70212 bytes echoed; server ok" (http: "4/4 clients got
   // every response exact, 9120 bytes received; server ok").
   std::string summary() const;

@@ -2,17 +2,19 @@
 // tools/driver, print a short report whose last line is the summary (trace-hash for a simulated run).
 #include "tools/commands.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 
 #include "scenarios/registry.hpp"
 #include "tools/choices_file.hpp"
 #include "tools/driver.hpp"
 #include "tools/trace_format.hpp"
+#include "tools/windows_backend.hpp"
 
 namespace iosim::cli {
 namespace {
@@ -25,7 +27,8 @@ int bad_input(const std::string& message) {
 void print_run(const ScenarioSpec& spec, const RunReport& report) {
   fmt::print("backend   {}", report.backend);
   if (report.sim) {
-    fmt::print(" (seed {}, strategy {}, loopback latency {}us)", report.seed, report.strategy, spec.network.latency_us);
+    fmt::print(" (seed {}, strategy {}, loopback latency {}us)", report.seed, report.strategy,
+               spec.network.latency_us);
   }
   fmt::print("\nclients   {}\n", report.observation.summary());
   if (report.sim) {
@@ -37,6 +40,13 @@ void print_run(const ScenarioSpec& spec, const RunReport& report) {
   for (const CheckResult& check : report.checks) {
     fmt::print("check     {:<20} {}  {}\n", check.check, check.passed ? "pass" : "FAIL", check.detail);
   }
+}
+
+// Wine and the Windows runner for --backend windows (checked before any output, so a missing one is only the
+// exit-2 message); every other backend is always there.
+Status native_backend_ready(const std::string& backend) {
+  if (backend != "windows") return Status::ok();
+  return prepare_windows_backend().status();
 }
 
 std::filesystem::path scenario_directory() {
@@ -52,11 +62,14 @@ int run_command(const RunOptions& options) {
   if (!loaded) return bad_input(loaded.status().message());
   const ScenarioSpec& spec = loaded.value();
   const bool wants_trace = !options.trace_out.empty() || options.explain;
-  if (wants_trace && options.backend != "sim") return bad_input("--trace-out and --explain need --backend sim");
+  if (wants_trace && options.backend != "sim")
+    return bad_input("--trace-out and --explain need --backend sim");
+  if (Status ready = native_backend_ready(options.backend); !ready) return bad_input(ready.message());
   std::ofstream trace_file;
   if (!options.trace_out.empty()) {
     trace_file.open(options.trace_out);
-    if (!trace_file) return bad_input(fmt::format("--trace-out {}: cannot open for writing", options.trace_out));
+    if (!trace_file)
+      return bad_input(fmt::format("--trace-out {}: cannot open for writing", options.trace_out));
   }
   RunRequest request{options.backend, options.seed, options.strategy, wants_trace};
   request.strategy_options = options.strategy_options;
@@ -73,11 +86,13 @@ int run_command(const RunOptions& options) {
   const RunReport report = run_scenario(spec, request, [&](SimOs& os) {
     if (trace_file.is_open()) write_trace_jsonl(trace_file, os);
     if (!options.explain) return;
-    const std::vector<std::string> lines = format_timeline(os, static_cast<std::size_t>(options.explain_lines));
-    fmt::print("timeline  (first {} lines of {} events; --trace-out F writes every event as JSON)\n", lines.size(),
-               os.trace().events().size());
+    const std::vector<std::string> lines =
+        format_timeline(os, static_cast<std::size_t>(options.explain_lines));
+    fmt::print("timeline  (first {} lines of {} events; --trace-out F writes every event as JSON)\n",
+               lines.size(), os.trace().events().size());
     for (const std::string& line : lines) fmt::print("{}\n", line);
   });
+  if (!report.host_error.empty()) return bad_input(report.host_error);
   print_run(spec, report);
   if (trace_file.is_open()) {
     trace_file.close();
@@ -94,18 +109,24 @@ int diff_command(const DiffOptions& options) {
   Result<ScenarioSpec> loaded = load_scenario_file(options.scenario);
   if (!loaded) return bad_input(loaded.status().message());
   const ScenarioSpec& spec = loaded.value();
+  const AppInfo* app = find_app(spec.app);
+  const std::string backend = options.backend.value_or(std::string(app ? app->native_backend : "linux"));
+  if (Status ready = native_backend_ready(backend); !ready) return bad_input(ready.message());
   fmt::print("scenario  {}: {}\n", spec.name, spec.description);
+  const RunReport native = run_scenario(spec, RunRequest{backend, std::nullopt, std::nullopt, false});
+  if (!native.host_error.empty()) return bad_input(native.host_error);
   const RunReport simulated = run_scenario(spec, RunRequest{"sim", options.seed, std::nullopt, false});
   print_run(spec, simulated);
-  const RunReport native = run_scenario(spec, RunRequest{"linux", std::nullopt, std::nullopt, false});
   print_run(spec, native);
-  const std::vector<std::string> differences = compare_observations(simulated.observation, native.observation);
+  const std::vector<std::string> differences =
+      compare_observations(simulated.observation, native.observation, backend);
   for (const std::string& difference : differences) fmt::print("differs   {}\n", difference);
   if (!simulated.passed) fmt::print("reproduce: {}\n", reproduce_command(spec, simulated));
   if (!native.passed) fmt::print("reproduce: {}\n", reproduce_command(spec, native));
   const bool holds = differences.empty() && simulated.passed && native.passed;
-  fmt::print("diff: {} ({} clients compared; sim {}, linux {})\n", differences.empty() ? "equal" : "DIFFERENT",
-             simulated.observation.clients.size(), simulated.passed ? "pass" : "FAIL", native.passed ? "pass" : "FAIL");
+  fmt::print("diff: {} ({} clients compared; sim {}, {} {})\n", differences.empty() ? "equal" : "DIFFERENT",
+             simulated.observation.clients.size(), simulated.passed ? "pass" : "FAIL", backend,
+             native.passed ? "pass" : "FAIL");
   return holds ? exit_holds : exit_check_failed;
 }
 
@@ -128,7 +149,8 @@ int list_command() {
   fmt::print("scenarios in {}:\n", directory.string());
   for (const auto& path : files) {
     Result<ScenarioSpec> loaded = load_scenario_file(path.string());
-    fmt::print("  {:<44} {}\n", path.string(), loaded ? loaded.value().description : "(invalid: " + loaded.status().message() + ")");
+    fmt::print("  {:<44} {}\n", path.string(),
+               loaded ? loaded.value().description : "(invalid: " + loaded.status().message() + ")");
   }
   fmt::print("{} applications, {} scenarios\n", apps().size(), files.size());
   return exit_holds;

@@ -24,7 +24,7 @@ struct RunOptions {
   bool explain = false;
   int explain_lines = 60;
   sim::StrategyOptions strategy_options;
-  std::string choices;  // replay this .choices file
+  std::string choices;              // replay this .choices file
   std::vector<std::string> faults;  // --fault name=value
 };
 int run_command(const RunOptions& options);
@@ -32,6 +32,7 @@ int run_command(const RunOptions& options);
 struct DiffOptions {
   std::string scenario;
   std::optional<std::uint64_t> seed;
+  std::optional<std::string> backend;  // linux | windows; default: the app's AppInfo::native_backend
 };
 int diff_command(const DiffOptions& options);
 
@@ -43,7 +44,8 @@ struct ExploreOptions {
   std::optional<std::string> strategy;
   sim::StrategyOptions strategy_options;
   int jobs = 1;
-  std::uint64_t shard_index = 1, shard_count = 1;  // K/N: this machine runs every N-th seed, starting at the K-th
+  std::uint64_t shard_index = 1,
+                shard_count = 1;  // K/N: this machine runs every N-th seed, starting at the K-th
   std::string results_path;
   bool keep_going = false;
   std::vector<std::string> faults;

@@ -1,5 +1,5 @@
-// tools/driver.cpp — scenario runs on SimOs and LinuxOs, the driver-level check (all_tasks_finished),
-// and the comparison behind `iosim diff`.
+// tools/driver.cpp — scenario runs on SimOs, LinuxOs and WindowsOs (under Wine), the driver-level check
+// (all_tasks_finished), and the comparison behind `iosim diff`.
 #include "tools/driver.hpp"
 
 #include <fmt/format.h>
@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "backends/linux/linux_os.hpp"
+#include "tools/windows_backend.hpp"
 
 namespace iosim {
 namespace {
@@ -37,26 +38,6 @@ void judge(const ScenarioSpec& spec, RunReport& report) {
 }
 
 }  // namespace
-
-Status apply_fault(FaultPlan& plan, const std::string& assignment) {
-  const std::size_t equals = assignment.find('=');
-  const std::string name = assignment.substr(0, equals);
-  if (fault_meaning(name).empty() || equals == std::string::npos) {
-    Status status = set_fault(plan, name, 0);  // names the known faults when `name` is not one
-    if (!status) return Status::error(fmt::format("--fault {}: {}", assignment, status.message()));
-    return Status::error(fmt::format("--fault {}: expected {}=VALUE", assignment, name));
-  }
-  const std::string value = assignment.substr(equals + 1);
-  char* end = nullptr;
-  const double number = std::strtod(value.c_str(), &end);
-  if (value.empty() || end == nullptr || *end != '\0') {
-    return Status::error(fmt::format("--fault {}: '{}' is not a number", assignment, value));
-  }
-  if (Status status = set_fault(plan, name, number); !status) {
-    return Status::error(fmt::format("--fault {}: {}", assignment, status.message()));
-  }
-  return Status::ok();
-}
 
 Status apply_faults(RunRequest& request, const std::vector<std::string>& assignments) {
   FaultPlan scratch;
@@ -101,17 +82,22 @@ RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
   report.strategy_options = request.strategy_options;
   report.choices_path = request.choices_path;
   report.fault_arguments = request.fault_arguments;
-  std::uint64_t stream = report.seed ^ 0x73797363616c6cULL;
-  const std::uint64_t syscall_fault_seed = sim::splitmix64(stream);
+  const std::uint64_t fault_seed = syscall_fault_seed(report.seed);
   const SyscallFaults syscall_faults = effective_faults(spec, request).syscalls;
-  if (request.backend == "linux") {
+  if (request.backend == "windows") {
+    Result<Observation> observation = run_on_windows(spec, report.seed, request.fault_arguments);
+    if (!observation) {
+      report.host_error = observation.error();
+      return report;
+    }
+    report.observation = std::move(observation).value();
+  } else if (request.backend == "linux") {
     LinuxOs os;
-    FaultOs faulty(os, syscall_faults, syscall_fault_seed);
+    FaultOs faulty(os, syscall_faults, fault_seed);
     report.observation = run_workload(syscall_faults.any() ? static_cast<Os&>(faulty) : os, spec);
   } else {
     SimOs os(sim_config_for(spec, request));
-    FaultOs faulty(os, syscall_faults, syscall_fault_seed,
-                   [&os](std::string_view fault) { os.trace_fault(fault); });
+    FaultOs faulty(os, syscall_faults, fault_seed, [&os](std::string_view fault) { os.trace_fault(fault); });
     Os& app_os = syscall_faults.any() ? static_cast<Os&>(faulty) : os;
     Observation observation;
     report.sim = os.run([&] { observation = run_workload(app_os, spec); });
@@ -122,7 +108,9 @@ RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
   return report;
 }
 
-void judge_run(const ScenarioSpec& spec, RunReport& report) { judge(spec, report); }
+void judge_run(const ScenarioSpec& spec, RunReport& report) {
+  judge(spec, report);
+}
 
 std::string reproduce_command(const ScenarioSpec& spec, const RunReport& report) {
   std::string command = fmt::format("iosim run {}", spec.path.empty() ? spec.name : spec.path);
@@ -146,15 +134,16 @@ std::vector<std::string> RunReport::failed_checks() const {
   return failed;
 }
 
-std::vector<std::string> compare_observations(const Observation& sim, const Observation& native) {
+std::vector<std::string> compare_observations(const Observation& sim, const Observation& native,
+                                              std::string_view native_backend) {
   std::vector<std::string> differences;
   if (sim.server_error != native.server_error) {
-    differences.push_back(
-        fmt::format("server error: sim \"{}\", linux \"{}\"", sim.server_error, native.server_error));
+    differences.push_back(fmt::format("server error: sim \"{}\", {} \"{}\"", sim.server_error, native_backend,
+                                      native.server_error));
   }
   if (sim.clients.size() != native.clients.size()) {
     differences.push_back(
-        fmt::format("clients: sim {}, linux {}", sim.clients.size(), native.clients.size()));
+        fmt::format("clients: sim {}, {} {}", sim.clients.size(), native_backend, native.clients.size()));
     return differences;
   }
   for (std::size_t i = 0; i < sim.clients.size(); ++i) {
@@ -162,8 +151,8 @@ std::vector<std::string> compare_observations(const Observation& sim, const Obse
     const ClientReport& b = native.clients[i];
     const auto field = [&](std::string_view name, auto sim_value, auto native_value) {
       if (sim_value != native_value) {
-        differences.push_back(
-            fmt::format("client-{} {}: sim {}, linux {}", a.client, name, sim_value, native_value));
+        differences.push_back(fmt::format("client-{} {}: sim {}, {} {}", a.client, name, sim_value,
+                                          native_backend, native_value));
       }
     };
     field("connected", a.connected, b.connected);

@@ -16,15 +16,13 @@
 
 namespace iosim {
 
-// Applies "name=value" (eintr=0.01, segment_split=0.5, jitter_us=200 ...) to `plan`; the error starts with
-// "--fault name=value" and lists the known faults when the name is not one.
-Status apply_fault(FaultPlan& plan, const std::string& assignment);
+// apply_fault (one "name=value" onto a FaultPlan) lives in scenarios/fault_plan.hpp.
 // Checks every "name=value" and keeps them in request.fault_arguments: they override the scenario's faults
 // and are repeated in reproduce lines.
 Status apply_faults(struct RunRequest& request, const std::vector<std::string>& assignments);
 
 struct RunRequest {
-  std::string backend = "sim";            // sim | linux
+  std::string backend = "sim";            // sim | linux | windows
   std::optional<std::uint64_t> seed;      // default: the scenario's sim.seed
   std::optional<std::string> strategy;    // default: the scenario's sim.strategy
   bool capture_trace = false;             // keep every event, for --trace-out and --explain
@@ -49,6 +47,10 @@ struct RunReport {
   std::string choices_path;
   std::vector<std::string> fault_arguments;
 
+  // Set when the run could not happen at all (windows: wine or the runner missing or failing): a host-level
+  // failure (exit code 2), not a verdict; observation and checks are then empty.
+  std::string host_error;
+
   // The names of the checks that failed, in order: what "the same failure" means to shrink.
   std::vector<std::string> failed_checks() const;
 };
@@ -68,9 +70,11 @@ void judge_run(const ScenarioSpec& spec, RunReport& report);
 // "iosim run scenarios/x.json --seed 7 --strategy random": the command that replays this run.
 std::string reproduce_command(const ScenarioSpec& spec, const RunReport& report);
 
-// What the two backends' observations disagree on, one line each; empty when they agree.
-std::vector<std::string> compare_observations(const Observation& sim, const Observation& native);
+// What the two backends' observations disagree on, one line each, naming the native backend ("client-1
+// bytes_received: sim 10, windows 8"); empty when they agree.
+std::vector<std::string> compare_observations(const Observation& sim, const Observation& native,
+                                              std::string_view native_backend = "linux");
 
-inline constexpr std::string_view backend_names[] = {"sim", "linux"};
+inline constexpr std::string_view backend_names[] = {"sim", "linux", "windows"};
 
 }  // namespace iosim

@@ -93,8 +93,9 @@ void add_run(CLI::App& app, iosim::cli::RunOptions& options) {
   run->add_option("--choices", options.choices,
                   "Replay a .choices file (from `iosim shrink`) instead of a strategy");
   add_fault_option(run, options.faults);
-  run->add_option("--backend", options.backend, "Where to run: the simulator or the real Linux kernel")
-      ->check(CLI::IsMember({"sim", "linux"}))
+  run->add_option("--backend", options.backend,
+                  "Where to run: the simulator, the real Linux kernel, or real Win32 under Wine")
+      ->check(CLI::IsMember({"sim", "linux", "windows"}))
       ->capture_default_str();
   run->add_option("--trace-out", options.trace_out,
                   "Write every trace event as JSON lines to this file (sim)");
@@ -105,10 +106,13 @@ void add_run(CLI::App& app, iosim::cli::RunOptions& options) {
 }
 
 void add_diff(CLI::App& app, iosim::cli::DiffOptions& options) {
-  CLI::App* diff =
-      app.add_subcommand("diff", "Run a scenario on the simulator and on Linux; compare what clients saw");
+  CLI::App* diff = app.add_subcommand(
+      "diff", "Run a scenario on the simulator and on a real OS; compare what clients saw");
   diff->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
   diff->add_option("--seed", options.seed, "Schedule seed for the simulator run")->check(seed_digits);
+  diff->add_option("--backend", options.backend,
+                   "The real OS to compare with (default: the app's native backend, linux for most)")
+      ->check(CLI::IsMember({"linux", "windows"}));
 }
 
 void add_explore(CLI::App& app, iosim::cli::ExploreOptions& options, std::string& seeds, std::string& shard) {

@@ -1,0 +1,97 @@
+// tests/windows/windows_backend_test.cpp — `iosim run/diff --backend windows` end to end: the built CLI runs
+// build/windows/iosim-windows.exe under Wine; exit codes and summaries per the CLI contract (label wine).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+struct Outcome {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+const std::string source_dir = IOSIM_SOURCE_DIR;
+
+// Runs `ENV... iosim ARGS` from the source tree (so scenario paths read as in the README).
+Outcome iosim(const std::string& environment, const std::string& arguments) {
+  const std::string command =
+      "cd '" + source_dir + "' && " + environment + " '" + IOSIM_CLI_PATH + "' " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return {-1, "popen failed"};
+  std::string output;
+  std::array<char, 4096> buffer;
+  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
+    output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(WindowsBackend, BlockingThreadServerHoldsUnderWine) {
+  const Outcome run = iosim("", "run scenarios/echo_blocking_threads.json --backend windows");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(contains(run.output, "backend   windows\n")) << run.output;
+  EXPECT_TRUE(contains(run.output, "clients   4/4 clients echoed in order, 160433 bytes echoed; server ok"))
+      << run.output;
+  EXPECT_TRUE(contains(run.output, "result    pass")) << run.output;
+}
+
+TEST(WindowsBackend, SelectServerHoldsUnderWine) {
+  const Outcome run = iosim("", "run scenarios/echo_select.json --backend windows");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(contains(run.output, "4/4 clients echoed in order")) << run.output;
+}
+
+TEST(WindowsBackend, DiffOfPollServerWithWindowsIsEqual) {
+  const Outcome diff = iosim("", "diff scenarios/echo_poll.json --backend windows");
+  EXPECT_EQ(diff.exit_code, 0) << diff.output;
+  EXPECT_TRUE(contains(diff.output, "diff: equal (4 clients compared; sim pass, windows pass)\n"))
+      << diff.output;
+}
+
+TEST(WindowsBackend, DiffOfBlockingThreadServerWithWindowsIsEqual) {
+  const Outcome diff = iosim("", "diff scenarios/echo_blocking_threads.json --backend windows");
+  EXPECT_EQ(diff.exit_code, 0) << diff.output;
+  EXPECT_TRUE(contains(diff.output, "diff: equal (4 clients compared; sim pass, windows pass)\n"))
+      << diff.output;
+}
+
+// epoll has no Windows equivalent: WindowsOs answers ENOSYS, the app reports it, a check fails (exit 1).
+TEST(WindowsBackend, EpollServerFailsWithEnosysAndAReproduceLine) {
+  const Outcome run = iosim("", "run scenarios/echo_epoll_lt.json --backend windows");
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_TRUE(contains(run.output, "server epoll_create1: ENOSYS")) << run.output;
+  EXPECT_TRUE(contains(run.output, "reproduce: iosim run scenarios/echo_epoll_lt.json --backend windows"))
+      << run.output;
+}
+
+TEST(WindowsBackend, MissingWineExits2NamingTheInstallStep) {
+  const Outcome run =
+      iosim("env -u IOSIM_WINE PATH=/nonexistent-bin", "run scenarios/echo_select.json --backend windows");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_TRUE(
+      contains(run.output, "iosim: --backend windows: wine not found on PATH: run tools/install-deps"))
+      << run.output;
+  const Outcome diff =
+      iosim("IOSIM_WINE=/nonexistent/wine", "diff scenarios/echo_select.json --backend windows");
+  EXPECT_EQ(diff.exit_code, 2) << diff.output;
+  EXPECT_TRUE(contains(diff.output, "IOSIM_WINE=/nonexistent/wine is not an executable wine")) << diff.output;
+}
+
+TEST(WindowsBackend, MissingRunnerExits2NamingTheBuildStep) {
+  const Outcome run = iosim("IOSIM_WINDOWS_RUNNER=/nonexistent/iosim-windows.exe",
+                            "run scenarios/echo_select.json --backend windows");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_TRUE(contains(run.output, "/nonexistent/iosim-windows.exe not found: build it")) << run.output;
+  EXPECT_FALSE(contains(run.output, "scenario  ")) << "the error comes before any report:\n" << run.output;
+}
+
+}  // namespace

@@ -37,10 +37,8 @@ add_iosim_windows_executable(windows_os_smoke ${PROJECT_SOURCE_DIR}/tests/window
 
 # iosim-windows.exe: a scenario's workload on WindowsOs, the Observation printed as JSON (tools/windows_runner.cpp).
 # The scenarios library is the Linux one's sources: they speak only iosim::Os, sim/prng.hpp is header-only.
-file(GLOB IOSIM_WINDOWS_SCENARIO_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/scenarios/*.cpp
-     ${PROJECT_SOURCE_DIR}/scenarios/apps/*.cpp ${PROJECT_SOURCE_DIR}/scenarios/apps/bugs/*.cpp
-     ${PROJECT_SOURCE_DIR}/scenarios/reactor/*.cpp ${PROJECT_SOURCE_DIR}/scenarios/selectors/*.cpp)
-add_library(iosim_scenarios_windows STATIC ${IOSIM_WINDOWS_SCENARIO_SOURCES}
+include(${PROJECT_SOURCE_DIR}/cmake/scenario-sources.cmake)  # IOSIM_SCENARIO_SOURCES, as on Linux
+add_library(iosim_scenarios_windows STATIC ${IOSIM_SCENARIO_SOURCES}
                                            ${PROJECT_SOURCE_DIR}/backends/fault/fault_os.cpp)
 target_link_libraries(iosim_scenarios_windows PUBLIC iosim_backend_windows)
 add_iosim_windows_executable(iosim-windows ${PROJECT_SOURCE_DIR}/tools/windows_runner.cpp)

@@ -9,6 +9,28 @@
 #include <nlohmann/json.hpp>
 
 namespace iosim {
+namespace {
+
+constexpr int runner_exit_bad_input = 2;  // tools/windows_runner.cpp's exit code for bad input
+
+// The application died under Wine (an unhandled exception: Wine prints "wine: Unhandled page fault on write
+// access to ..." and a backtrace on stderr). That is the app's failure, not bad input: an Observation without
+// clients whose server error quotes Wine's "Unhandled" line, so the checks fail and the CLI prints its
+// reproduce line.
+Observation crashed_run(const ScenarioSpec& spec, const WineRunResult& run) {
+  const std::string& text = run.err.empty() ? run.out : run.err;
+  const std::size_t unhandled = text.find("Unhandled");
+  const std::size_t start =
+      unhandled == std::string::npos ? 0 : text.rfind('\n', unhandled) + 1;  // npos + 1 == 0
+  const std::string first_line = text.substr(start, text.find('\n', start) - start);
+  Observation observation;
+  observation.workload = spec.workload.kind;
+  observation.server_error =
+      fmt::format("iosim-windows.exe exited with {} and no observation: {}", run.exit_code, first_line);
+  return observation;
+}
+
+}  // namespace
 
 std::string windows_runner_path() {
   if (const char* path = std::getenv("IOSIM_WINDOWS_RUNNER")) return path;
@@ -55,12 +77,11 @@ Result<Observation> run_on_windows(const ScenarioSpec& spec, std::uint64_t seed,
   }
   const Result<WineRunResult> run = run_under_wine(*setup, windows_runner_path(), args);
   if (!run) return Status::error("--backend windows: " + run.error());
-  if (run->exit_code != 0)
-    return Status::error(fmt::format("--backend windows: iosim-windows.exe exited with {}: {}",
-                                     run->exit_code, run->err.empty() ? run->out : run->err));
+  if (run->exit_code == runner_exit_bad_input)
+    return Status::error(
+        fmt::format("--backend windows: iosim-windows.exe rejected its input: {}", run->err));
   const nlohmann::json json = nlohmann::json::parse(run->out, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded())
-    return Status::error(fmt::format("--backend windows: iosim-windows.exe printed no JSON: {}", run->out));
+  if (run->exit_code != 0 || json.is_discarded()) return crashed_run(spec, *run);
   Result<Observation> observation = Observation::from_json(json);
   if (!observation)
     return Status::error("--backend windows: iosim-windows.exe printed " + observation.error());

@@ -24,8 +24,10 @@ Result<WineSetup> prepare_windows_backend();
 // The absolute Unix path as Wine's Z: drive sees it ("Z:\work\x.json"), the form a Windows program opens.
 std::string wine_z_path(const std::string& unix_path);
 
-// Runs the scenario's workload on WindowsOs under Wine with the run's seed and --fault arguments; the error
-// says what went wrong (wine or the runner missing, the runner failing, output that is not an Observation).
+// Runs the scenario's workload on WindowsOs under Wine with the run's seed and --fault arguments. The error
+// says what kept the run from happening (wine or the runner missing, the runner rejecting its input, output
+// that is not an Observation); a runner that crashed gives an Observation with no clients and a server_error
+// quoting Wine's "Unhandled ..." line, so the run fails its checks like any broken server.
 Result<Observation> run_on_windows(const ScenarioSpec& spec, std::uint64_t seed,
                                    const std::vector<std::string>& fault_arguments);
 

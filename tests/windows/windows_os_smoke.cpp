@@ -1,6 +1,7 @@
 // tests/windows/windows_os_smoke.cpp — windows_os_smoke.exe: WindowsOs end to end under Wine (or Windows).
 // One line per check ("ok NAME" / "FAILED NAME: why") and a last line "windows_os_smoke: P/N checks passed".
-// `echo` and `exit N` modes give the Linux-side launcher tests (wine_process_test) a known peer.
+// `echo` and `exit N` modes give the Linux-side launcher tests (wine_process_test) a known peer; `run ...`
+// (the runner's arguments) crashes, standing in for a crashing iosim-windows.exe (windows_backend_test).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -141,9 +142,14 @@ void check_threads(Os& os) {
   expect(done, "thread_condvar_handshake");
 }
 
-// `echo`: answers each stdin line with "echo: LINE" until end of input; `exit N`: exits with N.
+// `echo`: answers each stdin line with "echo: LINE" until end of input; `exit N`: exits with N; `run`: a
+// write through a null pointer (an unhandled exception).
 int run_launcher_mode(int argc, char** argv) {
   if (std::strcmp(argv[1], "exit") == 0 && argc == 3) return std::atoi(argv[2]);
+  if (std::strcmp(argv[1], "run") == 0) {
+    volatile int* nowhere = nullptr;
+    *nowhere = 1;
+  }
   if (std::strcmp(argv[1], "echo") != 0) return 2;
   char line[4096];
   while (std::fgets(line, sizeof line, stdin) != nullptr) {

@@ -21,7 +21,9 @@ void require_ok(bool holds, const char* what, Os& os) {
   std::abort();
 }
 
-HANDLE as_handle(int fd) { return reinterpret_cast<HANDLE>(static_cast<std::uintptr_t>(fd)); }
+HANDLE as_handle(int fd) {
+  return reinterpret_cast<HANDLE>(static_cast<std::uintptr_t>(fd));
+}
 
 constexpr ULONG_PTR echo_key = 1;
 constexpr ULONG_PTR quit_key = 0;
@@ -49,7 +51,8 @@ void serve_iocp_echo(Os& os, int connection) {
     OVERLAPPED overlapped{};
     WSABUF wsabuf{static_cast<ULONG>(sizeof buffer - got), buffer + got};
     DWORD flags = 0;
-    const int received = os.WSARecv(static_cast<SOCKET>(connection), &wsabuf, 1, nullptr, &flags, &overlapped);
+    const int received =
+        os.WSARecv(static_cast<SOCKET>(connection), &wsabuf, 1, nullptr, &flags, &overlapped);
     require_ok(received == 0 || os.WSAGetLastError() == WSA::IO_PENDING, "WSARecv", os);
     const DWORD bytes = wait_completion(os, port, &overlapped);  // an immediate success still posts a packet
     if (bytes == 0) break;

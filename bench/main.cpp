@@ -193,13 +193,14 @@ class Summary {
     return out;
   }
 
-  // Every benchmark but echo/ runs on one thread that never sleeps, so its real time should equal its CPU
-  // time. More means the thread waited for a CPU that other processes were using (a shared machine), and
-  // every real-time number above is inflated by about that factor; the CPU column is then the steadier one.
+  // Every benchmark but echo/ and iocp/ runs on one thread that never sleeps, so its real time should equal
+  // its CPU time. More means the thread waited for a CPU that other processes were using (a shared machine),
+  // and every real-time number above is inflated by about that factor; the CPU column is then the steadier
+  // one.
   std::string render_cpu_sharing() const {
     std::vector<double> ratios;
     for (const auto& [name, measured] : results_) {
-      if (!name.starts_with("echo/") && measured.cpu_ns > 0)
+      if (!name.starts_with("echo/") && !name.starts_with("iocp/") && measured.cpu_ns > 0)
         ratios.push_back(measured.real_ns / measured.cpu_ns);
     }
     if (ratios.empty()) return "";

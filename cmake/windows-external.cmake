@@ -36,4 +36,5 @@ ExternalProject_Add(
   BUILD_COMMAND ${CMAKE_COMMAND} --build ${IOSIM_WINDOWS_DIR} -j ${IOSIM_WINDOWS_JOBS}
   BUILD_ALWAYS ON
   INSTALL_COMMAND ""
-  BUILD_BYPRODUCTS ${IOSIM_WINDOWS_DIR}/windows_os_smoke.exe ${IOSIM_WINDOWS_DIR}/iosim-windows.exe)
+  BUILD_BYPRODUCTS ${IOSIM_WINDOWS_DIR}/windows_os_smoke.exe ${IOSIM_WINDOWS_DIR}/iosim-windows.exe
+                   ${IOSIM_WINDOWS_DIR}/iocp_bench.exe)

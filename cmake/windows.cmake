@@ -43,3 +43,7 @@ add_library(iosim_scenarios_windows STATIC ${IOSIM_SCENARIO_SOURCES}
 target_link_libraries(iosim_scenarios_windows PUBLIC iosim_backend_windows)
 add_iosim_windows_executable(iosim-windows ${PROJECT_SOURCE_DIR}/tools/windows_runner.cpp)
 target_link_libraries(iosim-windows PRIVATE iosim_scenarios_windows)
+
+# The IOCP benchmark workloads on WindowsOs, run under Wine by iosim_bench (bench/iocp_bench.cpp).
+add_iosim_windows_executable(iocp_bench ${PROJECT_SOURCE_DIR}/bench/windows/iocp_bench_main.cpp
+                             ${PROJECT_SOURCE_DIR}/bench/iocp_workloads.cpp)

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <optional>
 #include <string_view>
+#include <thread>
 
 extern char** environ;
 
@@ -235,6 +236,13 @@ Status ensure_wine_prefix(const WineSetup& setup) {
   Status status = Status::ok();
   if (!fs::exists(prefix / "system.reg")) {
     const auto boot = run_command(setup, {"wineboot", "--init"}, std::chrono::minutes(3));
+    // wineboot returns before the wineserver has written the registry files (it writes them when it
+    // exits, about 3 s after the last Wine process): wait for them, or the next check would boot again.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (boot && boot->exit_code == 0 && !fs::exists(prefix / "system.reg") &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     if (!boot || boot->exit_code != 0 || !fs::exists(prefix / "system.reg"))
       status = Status::error(fmt::format("wine could not create the prefix {}: {}", setup.prefix,
                                          boot ? boot->err : boot.error()));

@@ -26,7 +26,8 @@ struct FieldError {
 };
 
 constexpr std::string_view top_level_fields[] = {"name",    "description", "app", "params", "workload",
-                                                 "network", "faults",      "sim", "checks"};
+                                                 "network", "faults",      "sim", "checks", "native_backend"};
+constexpr std::string_view native_backends[] = {"linux", "windows"};
 constexpr std::string_view workload_fields[] = {"kind",     "clients",           "seed",
                                                 "messages", "message_bytes_min", "message_bytes_max",
                                                 "requests", "body_bytes_min",    "body_bytes_max"};
@@ -332,6 +333,15 @@ ScenarioSpec parse_document(const json& document, std::string_view stem) {
   if (document.contains("sim")) parse_sim(document["sim"], spec.sim);
   spec.checks = default_checks(spec.workload.kind);
   if (document.contains("checks")) parse_checks(document["checks"], spec.workload.kind, spec.checks);
+  spec.native_backend = app.native_backend;
+  if (document.contains("native_backend")) {
+    spec.native_backend = read_string(document["native_backend"], "native_backend");
+    if (std::find(std::begin(native_backends), std::end(native_backends), spec.native_backend) ==
+        std::end(native_backends)) {
+      throw FieldError{"native_backend",
+                       fmt::format("expected \"linux\" or \"windows\", got \"{}\"", spec.native_backend)};
+    }
+  }
   return spec;
 }
 

@@ -69,6 +69,9 @@ struct ScenarioSpec {
   FaultPlan faults;  // "faults": {"eintr": 0.01, "jitter_us": 200, ...}; the CLI's --fault overrides by name
   SimSpec sim;
   std::vector<std::string> checks{"echo_in_order", "all_tasks_finished"};
+  // The real OS `iosim diff` compares with by default: the file's "native_backend" ("linux" | "windows"),
+  // else the app's AppInfo::native_backend (e.g. proactor_echo is "windows", unless forced to epoll).
+  std::string native_backend = "linux";
   std::string path;  // the file it was loaded from ("" when parsed from text)
 };
 

@@ -256,6 +256,9 @@ std::vector<BadFile> bad_files() {
       {"KindNotAString",
        with_app("\"workload\": {\"kind\": 1}"),
        {": workload.kind: expected a string, got 1"}},
+      {"UnknownNativeBackend",
+       with_app("\"native_backend\": \"macos\""),
+       {": native_backend: expected \"linux\" or \"windows\", got \"macos\""}},
   };
 }
 
@@ -377,6 +380,20 @@ TEST_F(ScenarioFiles, HttpWorkloadFieldsAndDefaultChecks) {
   EXPECT_EQ(workload_connections(loaded->workload), 15);  // HTTP/1.0: one connection per request
   // No "checks": the http workload's own check, not echo_in_order.
   EXPECT_EQ(loaded->checks, (std::vector<std::string>{"http_responses_ok", "all_tasks_finished"}));
+}
+
+// What `iosim diff` compares with: the app's native backend unless the file names one.
+TEST_F(ScenarioFiles, NativeBackendIsTheAppsUnlessTheFileNamesOne) {
+  const Result<ScenarioSpec> linux_app = load_scenario_file(write("a.json", R"({"app": "echo_select"})"));
+  ASSERT_TRUE(linux_app.is_ok()) << linux_app.error();
+  EXPECT_EQ(linux_app->native_backend, "linux");
+  const Result<ScenarioSpec> windows_app = load_scenario_file(write("b.json", R"({"app": "iocp_pool"})"));
+  ASSERT_TRUE(windows_app.is_ok()) << windows_app.error();
+  EXPECT_EQ(windows_app->native_backend, "windows");
+  const Result<ScenarioSpec> overridden = load_scenario_file(
+      write("c.json", R"({"app": "proactor_echo", "params": {"impl": 2}, "native_backend": "linux"})"));
+  ASSERT_TRUE(overridden.is_ok()) << overridden.error();
+  EXPECT_EQ(overridden->native_backend, "linux");
 }
 
 // Mutations of a real scenario file (byte flips, truncations, inserted bytes and JSON punctuation): the

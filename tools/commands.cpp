@@ -109,8 +109,7 @@ int diff_command(const DiffOptions& options) {
   Result<ScenarioSpec> loaded = load_scenario_file(options.scenario);
   if (!loaded) return bad_input(loaded.status().message());
   const ScenarioSpec& spec = loaded.value();
-  const AppInfo* app = find_app(spec.app);
-  const std::string backend = options.backend.value_or(std::string(app ? app->native_backend : "linux"));
+  const std::string backend = options.backend.value_or(spec.native_backend);
   if (Status ready = native_backend_ready(backend); !ready) return bad_input(ready.message());
   fmt::print("scenario  {}: {}\n", spec.name, spec.description);
   const RunReport native = run_scenario(spec, RunRequest{backend, std::nullopt, std::nullopt, false});

@@ -32,7 +32,7 @@ int run_command(const RunOptions& options);
 struct DiffOptions {
   std::string scenario;
   std::optional<std::uint64_t> seed;
-  std::optional<std::string> backend;  // linux | windows; default: the app's AppInfo::native_backend
+  std::optional<std::string> backend;  // linux | windows; default: the scenario's native_backend
 };
 int diff_command(const DiffOptions& options);
 

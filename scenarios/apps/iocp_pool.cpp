@@ -68,6 +68,7 @@ struct Connection {
 
 struct AcceptSlot {
   SOCKET socket = INVALID_SOCKET_;  // the fresh socket AcceptEx accepts into; the slot's until it completes
+  bool pending = false;             // its AcceptEx's packet has not been dequeued yet
   IoData io{};
   char addresses[2 * accept_address_bytes_min] = {};  // AcceptEx's local and remote address slots
 };
@@ -160,6 +161,7 @@ bool IocpPool::post_accept(AcceptSlot& slot) {
       return false;
     }
   }
+  slot.pending = true;
   return true;  // pending, or done at once: either way its packet comes through the port
 }
 
@@ -205,6 +207,7 @@ void IocpPool::close_connection(Connection& connection, DWORD error, const char*
 }
 
 void IocpPool::on_accept(AcceptSlot& slot, BOOL ok) {
+  slot.pending = false;
   if (!ok) {
     const DWORD error = os_.GetLastError();
     if (stopping()) return;  // the listener was closed under it; cleanup() closes slot.socket
@@ -287,16 +290,22 @@ void IocpPool::worker() {
   }
 }
 
-// After every worker returned: close the listener and whatever is still open (their pending requests abort
-// into the port), then the port (which frees those packets), and only then the per-I/O data.
+// After every worker returned: close the listener and whatever is still open, wait for the packets of their
+// aborted requests (the kernel writes each OVERLAPPED until then), close the port, and only then may the
+// per-I/O data go.
 void IocpPool::cleanup() {
+  int outstanding = 0;  // requests whose packet is still to come: pending accepts, open connections' I/O
   if (listener_ != INVALID_SOCKET_) os_.closesocket(listener_);
   for (const auto& slot : slots_) {
+    outstanding += slot->pending ? 1 : 0;
     if (slot->socket != INVALID_SOCKET_) os_.closesocket(slot->socket);
   }
   for (const auto& connection : connections_) {
-    if (connection->open) os_.closesocket(connection->socket);
+    if (!connection->open) continue;
+    ++outstanding;  // one request in flight per open connection
+    os_.closesocket(connection->socket);
   }
+  if (port_ != nullptr) drain_aborted_requests(ctx_, port_, outstanding);
   if (port_ != nullptr && !os_.CloseHandle(port_)) {
     win32_fail(ctx_, "CloseHandle", os_.GetLastError());
   }

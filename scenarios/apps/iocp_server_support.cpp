@@ -60,6 +60,22 @@ bool associate(AppContext& ctx, HANDLE port, SOCKET s) {
   return true;
 }
 
+bool drain_aborted_requests(AppContext& ctx, HANDLE port, int outstanding, DWORD timeout_ms) {
+  while (outstanding > 0) {
+    DWORD bytes = 0;
+    ULONG_PTR key = 0;
+    OVERLAPPED* overlapped = nullptr;
+    const BOOL ok = ctx.os.GetQueuedCompletionStatus(port, &bytes, &key, &overlapped, timeout_ms);
+    if (overlapped != nullptr) {
+      --outstanding;  // an aborted (or late) request: its OVERLAPPED is no longer the kernel's
+    } else if (!ok) {
+      win32_fail(ctx, "GetQueuedCompletionStatus (draining aborted requests)", ctx.os.GetLastError());
+      return false;
+    }
+  }
+  return true;
+}
+
 bool finish_accept(AppContext& ctx, SOCKET listener, SOCKET accepted) {
   Os& os = ctx.os;
   if (os.setsockopt(as_fd(accepted), SOL::SOCKET, SO_UPDATE_ACCEPT_CONTEXT_, as_fd(listener)) < 0) {

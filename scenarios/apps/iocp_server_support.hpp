@@ -45,4 +45,13 @@ bool associate(AppContext& ctx, win32::HANDLE port, win32::SOCKET s);
 // options of the params (TCP_NODELAY). False with ctx.error set.
 bool finish_accept(AppContext& ctx, win32::SOCKET listener, win32::SOCKET accepted);
 
+// Closing a socket aborts its pending requests, but Windows completes them later: the I/O manager writes
+// STATUS_CANCELLED into each OVERLAPPED and queues its packet after closesocket has returned (Wine does the
+// same; a server that frees its per-I/O data at once crashes ~1 run in 20 under Wine). So per-I/O data may be
+// freed only once those packets are dequeued: this dequeues until `outstanding` packets with an OVERLAPPED
+// came back (quit packets, which carry none, are skipped). False with ctx.error set when the port stays
+// silent for `timeout_ms` first.
+bool drain_aborted_requests(AppContext& ctx, win32::HANDLE port, int outstanding,
+                            win32::DWORD timeout_ms = 10'000);
+
 }  // namespace iosim::servers

@@ -85,9 +85,21 @@ class IocpProactor final : public Proactor {
 
 IocpProactor::~IocpProactor() {
   // Requests still pending (after a failed run) must not outlive their OVERLAPPEDs and buffers: close their
-  // sockets (the requests abort into the port), then the port (which frees those packets); only then may
-  // the Operations go.
+  // sockets, so they abort; wait for their packets, since Windows writes STATUS_CANCELLED into each
+  // OVERLAPPED only when it completes the request, after closesocket returned; then close the port. Only then
+  // may the Operations go. A port silent for 10 s leaves the rest to the process's end.
   for (const int socket : sockets_) os_.closesocket(as_socket(socket));
+  while (!pending_.empty()) {
+    DWORD bytes = 0;
+    ULONG_PTR key = 0;
+    OVERLAPPED* overlapped = nullptr;
+    const BOOL ok = os_.GetQueuedCompletionStatus(port_, &bytes, &key, &overlapped, 10'000);
+    if (overlapped != nullptr) {
+      pending_.erase(overlapped);
+    } else if (!ok) {
+      break;
+    }
+  }
   os_.CloseHandle(port_);
 }
 

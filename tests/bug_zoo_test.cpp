@@ -15,15 +15,13 @@
 #include <string>
 
 #include "backends/sim/sim_os.hpp"
+#include "tests/shell_support.hpp"
 #include "tools/driver.hpp"
 
 namespace iosim {
 namespace {
 
-std::string env_or(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value ? value : fallback;
-}
+using test::env_or;
 
 const std::string source_dir = env_or("IOSIM_SOURCE_DIR", ".");
 
@@ -106,22 +104,11 @@ INSTANTIATE_TEST_SUITE_P(Fixed, BugZooFixed,
 
 // --- shrink, end to end through the CLI: the shrunk .choices file replays to the same failure ---
 
-struct CliOutcome {
-  int exit_code;
-  std::string output;
-};
+using CliOutcome = test::ShellOutcome;
 
 CliOutcome iosim_cli(const std::string& arguments) {
-  const std::string command =
-      "cd '" + source_dir + "' && '" + env_or("IOSIM_CLI", IOSIM_CLI_PATH) + "' " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+  return test::run_shell("cd '" + source_dir + "' && '" + env_or("IOSIM_CLI", IOSIM_CLI_PATH) + "' " +
+                         arguments);
 }
 
 TEST(BugZooShrink, ShrunkLostWakeupStillFails) {

@@ -15,38 +15,18 @@
 #include <regex>
 #include <string>
 
+#include "tests/shell_support.hpp"
+
 namespace {
 
-struct Outcome {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-  std::string last_line() const {
-    const std::size_t end = output.find_last_not_of('\n');
-    if (end == std::string::npos) return "";
-    const std::size_t start = output.rfind('\n', end);
-    return output.substr(start == std::string::npos ? 0 : start + 1,
-                         end - (start == std::string::npos ? 0 : start + 1) + 1);
-  }
-};
-
-std::string env_or(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value ? value : fallback;
-}
+using Outcome = iosim::test::ShellOutcome;
+using iosim::test::env_or;
 
 const std::string source_dir = env_or("IOSIM_SOURCE_DIR", ".");
 const std::string cli = env_or("IOSIM_CLI", IOSIM_CLI_PATH);
 
 Outcome iosim(const std::string& arguments) {
-  const std::string command = "cd '" + source_dir + "' && '" + cli + "' " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+  return iosim::test::run_shell("cd '" + source_dir + "' && '" + cli + "' " + arguments);
 }
 
 // A directory of this process's own: ctest runs every test case as its own process, in parallel, and each
@@ -98,7 +78,8 @@ TEST(Cli, SameSeedSameHashOtherSeedOtherHash) {
 // (no pointer value — an OVERLAPPED's address, a heap-allocated key — reaches the trace). On Linux, which has
 // no completion ports, the IOCP-only server fails with a named error and a reproduce line, never a crash.
 TEST(Cli, IocpScenariosRunDeterministicallyAcrossProcesses) {
-  for (const char* scenario : {"iocp_pool", "iocp_accept_callbacks", "proactor_echo", "proactor_echo_epoll"}) {
+  for (const char* scenario :
+       {"iocp_pool", "iocp_accept_callbacks", "proactor_echo", "proactor_echo_epoll"}) {
     const std::string command = fmt::format("run scenarios/{}.json --seed 11", scenario);
     const Outcome first = iosim(command);
     const Outcome again = iosim(command);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "iosim/testing.hpp"
+#include "tests/shell_support.hpp"
 
 namespace {
 
@@ -167,15 +168,9 @@ struct Output {
 };
 
 Output run(const std::string& environment, const std::string& filter) {
-  const std::string command =
-      environment + " '" + std::string(IOSIM_FAILURES_PATH) + "' --gtest_filter=" + filter + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string text;
-  char buffer[4096];
-  for (std::size_t got; (got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) text.append(buffer, got);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+  const iosim::test::ShellOutcome outcome = iosim::test::run_shell(
+      environment + " '" + std::string(IOSIM_FAILURES_PATH) + "' --gtest_filter=" + filter);
+  return {outcome.exit_code, outcome.output};
 }
 
 std::string first_match(const std::string& text, const std::string& pattern) {

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/native/std_threads.hpp"
 #include "iosim/assert.hpp"
 
 namespace iosim {
@@ -126,55 +127,6 @@ void copy_from_native(const ::fd_set* from, fd_set* to) {
   if (to != nullptr) std::memcpy(to->words(), from, sizeof(::fd_set));
 }
 
-// std::thread joined through iosim::Thread. Destroying it unjoined is a programmer error (os.hpp); we assert
-// rather than let std::thread call std::terminate, so the message names the thread.
-class LinuxThread final : public Thread {
- public:
-  LinuxThread(std::string name, std::function<void()> body)
-      : name_(std::move(name)), thread_(std::move(body)) {
-    // Linux limits thread names to 15 bytes plus NUL; the name only helps debuggers (top -H, gdb).
-    pthread_setname_np(thread_.native_handle(), name_.substr(0, 15).c_str());
-  }
-  ~LinuxThread() override { IOSIM_ASSERT(!thread_.joinable(), "iosim::Thread destroyed without join()"); }
-
-  void join() override {
-    IOSIM_ASSERT(thread_.joinable(), "iosim::Thread joined twice");
-    thread_.join();
-  }
-
- private:
-  std::string name_;
-  std::thread thread_;
-};
-
-class LinuxMutex final : public Mutex {
- public:
-  void lock() override { mutex_.lock(); }
-  void unlock() override { mutex_.unlock(); }
-  std::mutex& native() { return mutex_; }
-
- private:
-  std::mutex mutex_;
-};
-
-// std::condition_variable (cheaper than _any) over the std::mutex inside LinuxMutex. The caller already
-// holds the mutex: adopt it for the wait and release ownership afterwards so the caller still holds it.
-class LinuxCondVar final : public CondVar {
- public:
-  void wait(Mutex& mutex) override {
-    auto* linux_mutex = dynamic_cast<LinuxMutex*>(&mutex);
-    IOSIM_ASSERT(linux_mutex != nullptr, "CondVar::wait needs a Mutex from the same LinuxOs");
-    std::unique_lock<std::mutex> lock(linux_mutex->native(), std::adopt_lock);
-    condition_.wait(lock);
-    lock.release();
-  }
-  void notify_one() override { condition_.notify_one(); }
-  void notify_all() override { condition_.notify_all(); }
-
- private:
-  std::condition_variable condition_;
-};
-
 }  // namespace
 
 LinuxOs::LinuxOs() {
@@ -183,7 +135,9 @@ LinuxOs::LinuxOs() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
-void LinuxOs::set_last_errno(int error) { t_last_errno = error; }
+void LinuxOs::set_last_errno(int error) {
+  t_last_errno = error;
+}
 
 int LinuxOs::last_errno() const {
   return t_last_errno;
@@ -356,15 +310,18 @@ int LinuxOs::eventfd(unsigned int initval, int flags) {
 }
 
 std::unique_ptr<Thread> LinuxOs::thread_create(std::string name, std::function<void()> body) {
-  return std::make_unique<LinuxThread>(std::move(name), std::move(body));
+  auto thread = std::make_unique<native::StdThread>(std::move(body));
+  // Linux limits thread names to 15 bytes plus NUL; the name only helps debuggers (top -H, gdb).
+  pthread_setname_np(thread->native().native_handle(), name.substr(0, 15).c_str());
+  return thread;
 }
 
 std::unique_ptr<Mutex> LinuxOs::mutex_create() {
-  return std::make_unique<LinuxMutex>();
+  return std::make_unique<native::StdMutex>();
 }
 
 std::unique_ptr<CondVar> LinuxOs::condvar_create() {
-  return std::make_unique<LinuxCondVar>();
+  return std::make_unique<native::StdCondVar>();
 }
 
 // nanosleep returns early with EINTR when a signal handler runs; sleep the remainder so sleep_for sleeps at

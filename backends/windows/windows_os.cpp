@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/native/std_threads.hpp"
 #include "iosim/assert.hpp"
 
 namespace iosim {
@@ -167,46 +168,6 @@ SockAddr from_sockaddr(const sockaddr_storage& native) {
 int clamp_length(std::size_t len) {
   return len > INT_MAX ? INT_MAX : static_cast<int>(len);
 }
-
-class WindowsThread final : public Thread {
- public:
-  explicit WindowsThread(std::function<void()> body) : thread_(std::move(body)) {}
-  ~WindowsThread() override { IOSIM_ASSERT(!thread_.joinable(), "iosim::Thread destroyed without join()"); }
-  void join() override {
-    IOSIM_ASSERT(thread_.joinable(), "iosim::Thread joined twice");
-    thread_.join();
-  }
-
- private:
-  std::thread thread_;
-};
-
-class WindowsMutex final : public Mutex {
- public:
-  void lock() override { mutex_.lock(); }
-  void unlock() override { mutex_.unlock(); }
-  std::mutex& native() { return mutex_; }
-
- private:
-  std::mutex mutex_;
-};
-
-// The caller holds the mutex: adopt it for the wait and hand ownership back afterwards.
-class WindowsCondVar final : public CondVar {
- public:
-  void wait(Mutex& mutex) override {
-    auto* windows_mutex = dynamic_cast<WindowsMutex*>(&mutex);
-    IOSIM_ASSERT(windows_mutex != nullptr, "CondVar::wait needs a Mutex from the same WindowsOs");
-    std::unique_lock<std::mutex> lock(windows_mutex->native(), std::adopt_lock);
-    condition_.wait(lock);
-    lock.release();
-  }
-  void notify_one() override { condition_.notify_one(); }
-  void notify_all() override { condition_.notify_all(); }
-
- private:
-  std::condition_variable condition_;
-};
 
 void start_winsock() {
   static std::once_flag once;
@@ -630,13 +591,13 @@ int WindowsOs::eventfd(unsigned int, int) {
 }
 
 std::unique_ptr<Thread> WindowsOs::thread_create(std::string, std::function<void()> body) {
-  return std::make_unique<WindowsThread>(std::move(body));
+  return std::make_unique<native::StdThread>(std::move(body));
 }
 std::unique_ptr<Mutex> WindowsOs::mutex_create() {
-  return std::make_unique<WindowsMutex>();
+  return std::make_unique<native::StdMutex>();
 }
 std::unique_ptr<CondVar> WindowsOs::condvar_create() {
-  return std::make_unique<WindowsCondVar>();
+  return std::make_unique<native::StdCondVar>();
 }
 
 void WindowsOs::sleep_for(std::int64_t duration_ns) {

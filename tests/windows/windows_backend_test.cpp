@@ -8,27 +8,18 @@
 #include <cstdlib>
 #include <string>
 
+#include "tests/shell_support.hpp"
+
 namespace {
 
-struct Outcome {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using Outcome = iosim::test::ShellOutcome;
 
 const std::string source_dir = IOSIM_SOURCE_DIR;
 
 // Runs `ENV... iosim ARGS` from the source tree (so scenario paths read as in the README).
 Outcome iosim(const std::string& environment, const std::string& arguments) {
-  const std::string command =
-      "cd '" + source_dir + "' && " + environment + " '" + IOSIM_CLI_PATH + "' " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+  return iosim::test::run_shell("cd '" + source_dir + "' && " + environment + " '" + IOSIM_CLI_PATH + "' " +
+                                arguments);
 }
 
 bool contains(const std::string& text, const std::string& part) {

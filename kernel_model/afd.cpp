@@ -334,7 +334,7 @@ int wsa_error_from_errno(int error) {
   }
 }
 
-int afd_cancel(tcp_socket& s, const win32::OVERLAPPED* only, NTSTATUS status) {
+int afd_cancel(tcp_socket& s, const win32::OVERLAPPED* only, NTSTATUS status, cancel_order order) {
   afd_endpoint* endpoint = s.afd();
   if (!endpoint) return 0;
   std::vector<afd_irp> cancelled;
@@ -349,8 +349,9 @@ int afd_cancel(tcp_socket& s, const win32::OVERLAPPED* only, NTSTATUS status) {
       it = list->erase(it);
     }
   }
-  std::sort(cancelled.begin(), cancelled.end(),
-            [](const afd_irp& a, const afd_irp& b) { return a.sequence < b.sequence; });
+  std::sort(cancelled.begin(), cancelled.end(), [order](const afd_irp& a, const afd_irp& b) {
+    return order == cancel_order::issue ? a.sequence < b.sequence : a.sequence > b.sequence;
+  });
   for (afd_irp& irp : cancelled) {
     if (irp.type == afd_irp::kind::connect && !s.k().tearing_down()) s.k().net().tcp_disconnect(*s.tcp);
     complete(s.k(), s.name(), irp, status, irp.transferred, false);
@@ -488,7 +489,8 @@ DWORD kernel::afd_cancel_io(int handle, const win32::OVERLAPPED* overlapped) {
   file_ref keep = files_.fget(handle);
   if (!keep) return win32::Error::INVALID_HANDLE;
   auto* sock = dynamic_cast<tcp_socket*>(keep.get());
-  if (!sock || afd_cancel(*sock, overlapped, STATUS::CANCELLED) == 0) return win32::Error::NOT_FOUND;
+  if (!sock || afd_cancel(*sock, overlapped, STATUS::CANCELLED, cancel_order::newest_first) == 0)
+    return win32::Error::NOT_FOUND;
   return win32::Error::SUCCESS;
 }
 

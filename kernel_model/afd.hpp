@@ -29,7 +29,7 @@ struct afd_irp {
   // AcceptEx: the accept socket's handle and file, and the initial receive (its buffer is buffers[0]).
   int accept_handle = -1;
   std::weak_ptr<file> accept_file;
-  std::uint64_t sequence = 0;  // issue order, so a cancel completes requests in the order they were made
+  std::uint64_t sequence = 0;  // issue order: a cancel completes requests by it (see cancel_order)
 };
 
 // Per-socket AFD state (AFD_FCB) plus the FILE_OBJECT's completion context and notification modes.
@@ -51,8 +51,13 @@ class tcp_socket;
 // The Winsock error for a (positive) Linux errno of the socket layer: what ws2_32 reports for the same cause.
 int wsa_error_from_errno(int error);
 
-// Completes every pending request of `s` with `status` (closesocket → IRP_MJ_CLEANUP, CancelIoEx).
-// `only` limits it to one OVERLAPPED (null: all). Returns how many were cancelled.
-int afd_cancel(tcp_socket& s, const win32::OVERLAPPED* only, win32::NTSTATUS status);
+// The order in which a cancel completes several requests. closesocket's IRP_MJ_CLEANUP walks AFD's own
+// pending lists: issue order. CancelIoEx walks the I/O manager's per-thread IRP list, which
+// IopQueueIrpToThread fills at the head (ReactOS ntoskrnl/io/iomgr): newest first. Wine 8.0 does the same.
+enum class cancel_order { issue, newest_first };
+
+// Completes every pending request of `s` with `status` (closesocket → IRP_MJ_CLEANUP, CancelIoEx), in
+// `order`. `only` limits it to one OVERLAPPED (null: all). Returns how many were cancelled.
+int afd_cancel(tcp_socket& s, const win32::OVERLAPPED* only, win32::NTSTATUS status, cancel_order order);
 
 }  // namespace iosim::kernel

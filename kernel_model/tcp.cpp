@@ -347,7 +347,7 @@ void tcp_socket::release() {
   // Linux tcp_close.
   if (k().tearing_down()) return;
   // IRP_MJ_CLEANUP: the requests still pending on the handle complete with STATUS_CANCELLED first.
-  if (afd_) afd_cancel(*this, nullptr, win32::STATUS::CANCELLED);
+  if (afd_) afd_cancel(*this, nullptr, win32::STATUS::CANCELLED, cancel_order::issue);
   loopback_net& net = k().net();
   tcp_sock& tp = *tcp;
   tp.sk_shutdown = SHUTDOWN_MASK;

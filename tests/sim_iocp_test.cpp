@@ -198,6 +198,26 @@ TEST(SimIocp, CancelIoExAbortsThePendingReceive) {
   });
 }
 
+// CancelIoEx(NULL) walks the I/O manager's per-thread IRP list, filled at the head: the newest request
+// completes first (found by tests/iocp_differential_test.cpp against Wine; ReactOS agrees). closesocket
+// (below) completes in issue order instead.
+TEST(SimIocp, CancelIoExOfAllCompletesTheNewestRequestFirst) {
+  run_sim(1, [](Os& os) {
+    const Pair pair = connected_pair(os);
+    char buffer[12];
+    OVERLAPPED first{}, second{}, third{};
+    ASSERT_EQ(recv_into(os, pair.server, buffer, 4, &first), SOCKET_ERROR_);
+    ASSERT_EQ(recv_into(os, pair.server, buffer + 4, 4, &second), SOCKET_ERROR_);
+    ASSERT_EQ(recv_into(os, pair.server, buffer + 8, 4, &third), SOCKET_ERROR_);
+    ASSERT_TRUE(os.CancelIoEx(reinterpret_cast<HANDLE>(pair.server), nullptr));
+    for (OVERLAPPED* expected : {&third, &second, &first}) {
+      const Got got = get(os, pair.port, 0);
+      EXPECT_EQ(got.error, Error::OPERATION_ABORTED);
+      EXPECT_EQ(got.overlapped, expected);
+    }
+  });
+}
+
 TEST(SimIocp, ClosesocketAbortsEveryPendingRequest) {
   run_sim(1, [](Os& os) {
     const Pair pair = connected_pair(os);

@@ -34,27 +34,28 @@ inline void replace_all(std::string& text, const std::string& from, const std::s
     text.replace(at, from.size(), to);
 }
 
-// A Wine line rewritten as Windows (and the simulator) would say it, for the differences docs/semantics.md
-// lists and tests/iocp_wine_difference_test.cpp pins; every other line is compared as it is.
-inline std::string as_windows_would_say(std::string wine_line) {
-  // CancelIoEx with nothing to cancel: Wine leaves the last error alone (cleared before the call).
-  if (starts_with(wine_line, "cancel(") && wine_line.ends_with("FALSE ERROR_SUCCESS"))
-    replace_all(wine_line, "FALSE ERROR_SUCCESS", "FALSE ERROR_NOT_FOUND");
+// Whether a sim line and a Wine line say the same, or differ only as docs/semantics.md's "Where Wine
+// differs" table says (each pinned by a test in tests/iocp_differential_test.cpp); nothing else is forgiven.
+inline bool agrees(const std::string& sim_line, const std::string& wine_line) {
+  if (sim_line == wine_line) return true;
+  std::string wine = wine_line;
+  // CancelIoEx(NULL) with nothing to cancel: Windows fails with ERROR_NOT_FOUND, Wine 8.0 returns TRUE.
+  if (starts_with(wine, "cancel(") && wine.find(", all) pending=0: TRUE") != std::string::npos &&
+      sim_line.ends_with(": FALSE ERROR_NOT_FOUND"))
+    replace_all(wine, ": TRUE", ": FALSE ERROR_NOT_FOUND");
   // GQCSEx that times out: Wine reports one entry removed, Windows none.
-  if (starts_with(wine_line, "get_ex(") && wine_line.ends_with("FALSE WAIT_TIMEOUT removed=1"))
-    replace_all(wine_line, "removed=1", "removed=0");
+  if (starts_with(wine, "get_ex(") && wine.ends_with("FALSE WAIT_TIMEOUT removed=1"))
+    replace_all(wine, "removed=1", "removed=0");
   // closesocket with I/O pending: Wine completes it with STATUS_HANDLES_CLOSED (GQCS error 676), Windows with
   // ERROR_OPERATION_ABORTED as the closesocket documentation says.
-  if (wine_line.find("[closed]") != std::string::npos)
-    replace_all(wine_line, "error676", "ERROR_OPERATION_ABORTED");
-  return wine_line;
+  if (wine.find("[closed]") != std::string::npos) replace_all(wine, "error676", "ERROR_OPERATION_ABORTED");
+  return sim_line == wine;
 }
 
 // "" when the two records agree; otherwise both records side by side, the first difference marked.
 inline std::string compare_records(const Lines& sim, const Lines& wine) {
   std::size_t first = 0;
-  while (first < sim.size() && first < wine.size() && sim[first] == as_windows_would_say(wine[first]))
-    ++first;
+  while (first < sim.size() && first < wine.size() && agrees(sim[first], wine[first])) ++first;
   if (first == sim.size() && first == wine.size()) return "";
   std::string text = "first difference at line " + std::to_string(first) + "\n";
   for (std::size_t i = 0; i < std::max(sim.size(), wine.size()); ++i) {

@@ -77,10 +77,13 @@ struct Op {
   int extra = 0;
   bool reset = false;
   std::vector<int> buffers;  // WSABUF lengths; their sum is at most slot_bytes
+  // Run the op even where Wine is known to differ and the interpreter would skip it (a WSARecv after the
+  // peer's reset); the pinning tests set it, generators never do.
+  bool even_if_wine_differs = false;
   friend bool operator==(const Op&, const Op&) = default;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Op, kind, port, socket, slot, key, bytes, timeout_ms, count,
-                                                extra, reset, buffers)
+                                                extra, reset, buffers, even_if_wine_differs)
 
 // Runs `ops` on `os` in a fresh world (its own ports and connected pair), from the calling thread, and
 // returns one canonical line per op that did something ("setup" first): return value, last error by name,

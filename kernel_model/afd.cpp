@@ -213,6 +213,18 @@ outcome attempt(tcp_socket& s, afd_irp& irp, NTSTATUS* status, std::size_t* byte
   return outcome::pending;
 }
 
+// A pending request completes to the port its handle is associated with *when it completes*
+// (IopCompleteRequest reads FILE_OBJECT.CompletionContext then), so a CreateIoCompletionPort made after the
+// request was issued still gets its packet (Windows and Wine agree; found by the IOCP differential suite).
+// An AcceptEx keeps the listener's context, read at issue: with a receive it finishes on the accepted socket.
+void take_completion_context(tcp_socket& s, afd_irp& irp) {
+  if (irp.accept_handle >= 0) return;  // an AcceptEx, also once it waits on the accepted socket
+  if (const afd_endpoint* endpoint = s.afd()) {
+    irp.port = endpoint->port;
+    irp.key = endpoint->key;
+  }
+}
+
 void process_list(tcp_socket& s, std::deque<afd_irp>& list) {
   while (!list.empty()) {
     NTSTATUS status = STATUS::SUCCESS;
@@ -221,6 +233,7 @@ void process_list(tcp_socket& s, std::deque<afd_irp>& list) {
     if (result == outcome::pending) break;
     afd_irp irp = std::move(list.front());
     list.pop_front();
+    take_completion_context(s, irp);
     if (result == outcome::done) complete(s.k(), s.name(), irp, status, bytes, false);
   }
 }
@@ -354,6 +367,7 @@ int afd_cancel(tcp_socket& s, const win32::OVERLAPPED* only, NTSTATUS status, ca
   });
   for (afd_irp& irp : cancelled) {
     if (irp.type == afd_irp::kind::connect && !s.k().tearing_down()) s.k().net().tcp_disconnect(*s.tcp);
+    take_completion_context(s, irp);
     complete(s.k(), s.name(), irp, status, irp.transferred, false);
   }
   return static_cast<int>(cancelled.size());

@@ -23,7 +23,8 @@ struct afd_irp {
   std::vector<win32::WSABUF> buffers;       // receive/send: the caller's memory (scatter/gather)
   std::size_t transferred = 0;              // send: bytes already in the socket's write queue
   bool peeked_only = false;                 // a zero-byte receive: completes on data without consuming it
-  // Where the completion goes: the port and key of the handle the request was issued on.
+  // Where the completion goes: the port and key of the handle the request was issued on, read again when
+  // it completes (a handle associated after the request was issued still gets the packet).
   std::shared_ptr<completion_port> port;
   win32::ULONG_PTR key = 0;
   // AcceptEx: the accept socket's handle and file, and the initial receive (its buffer is buffers[0]).

@@ -218,6 +218,24 @@ TEST(SimIocp, CancelIoExOfAllCompletesTheNewestRequestFirst) {
   });
 }
 
+// The port is the one the handle has when the request completes, not when it was issued (IopCompleteRequest
+// reads FILE_OBJECT.CompletionContext; found against Wine by tests/iocp_differential_test.cpp).
+TEST(SimIocp, ARequestIssuedBeforeTheAssociationCompletesToThePort) {
+  run_sim(1, [](Os& os) {
+    const Pair pair = connected_pair(os);
+    char buffer[8];
+    OVERLAPPED overlapped{};
+    ASSERT_EQ(recv_into(os, pair.client, buffer, sizeof buffer, &overlapped), SOCKET_ERROR_);  // no port yet
+    ASSERT_EQ(os.CreateIoCompletionPort(reinterpret_cast<HANDLE>(pair.client), pair.port, 7, 0), pair.port);
+    send_text(os, pair.server, "hi");
+    const Got got = get(os, pair.port, INFINITE_);
+    EXPECT_TRUE(got.ok);
+    EXPECT_EQ(got.key, 7u);
+    EXPECT_EQ(got.overlapped, &overlapped);
+    EXPECT_EQ(got.bytes, 2u);
+  });
+}
+
 TEST(SimIocp, ClosesocketAbortsEveryPendingRequest) {
   run_sim(1, [](Os& os) {
     const Pair pair = connected_pair(os);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <functional>
 #include <memory>
 
@@ -65,8 +66,9 @@ class Interpreter {
   bool slot_busy(const IoSlot& slot) const {
     return slot.outstanding > 0 || (slot.pending && !has_overlapped_io_completed(slot.overlapped));
   }
-  std::vector<int> pending_slots(int socket) const;
+  std::vector<int> pending_slots(int socket, bool receives_only = false) const;
   void settle(const std::function<bool()>& done);
+  void pause();
   void settle_peer_of(int socket);
   std::string completion_snapshot() const;
 
@@ -230,11 +232,12 @@ std::string Interpreter::describe_packet(BOOL ok, DWORD error, DWORD bytes, ULON
   return text;
 }
 
-std::vector<int> Interpreter::pending_slots(int socket) const {
+std::vector<int> Interpreter::pending_slots(int socket, bool receives_only) const {
   std::vector<int> pending;
   for (int i = 0; i < io_slot_count; ++i) {
     const IoSlot& slot = slots_[i];
-    if (slot.socket == socket && slot.pending && !has_overlapped_io_completed(slot.overlapped))
+    if (slot.socket == socket && slot.pending && !has_overlapped_io_completed(slot.overlapped) &&
+        (slot.is_recv || !receives_only))
       pending.push_back(i);
   }
   std::sort(pending.begin(), pending.end(),
@@ -253,14 +256,29 @@ std::string Interpreter::completion_snapshot() const {
 // Polls until `done` holds (bounded), then until no slot's completion changes over two polls: a completion
 // that follows the awaited one (a second pending receive after a zero-byte one) lands too.
 void Interpreter::settle(const std::function<bool()>& done) {
-  for (int poll = 0; poll < settle_polls_max && !done(); ++poll) os_.sleep_for(millisecond_ns);
+  int waited = 0;
+  for (; waited < settle_polls_max && !done(); ++waited) pause();
+  if (waited == settle_polls_max) line("settle: timed out");  // so the comparison shows it, on either side
   std::string before = completion_snapshot();
   for (int poll = 0; poll < settle_polls_max; ++poll) {
-    os_.sleep_for(millisecond_ns);
+    pause();
     const std::string now = completion_snapshot();
     if (now == before) return;
     before = now;
   }
+}
+
+// One settling step: a zero-timeout poll of the open sockets, then 1 ms of sleep. On Wine a completed
+// receive reaches its OVERLAPPED only when the issuing thread next enters the wineserver (it runs the
+// async's system APC then); a sleep does not, a poll (IOCTL_AFD_POLL) does. Windows and SimOs need neither.
+void Interpreter::pause() {
+  std::array<pollfd, socket_count> entries{};
+  std::size_t count = 0;
+  for (int socket = 0; socket < socket_count; ++socket) {
+    if (socket_open_[socket]) entries[count++] = pollfd{static_cast<int>(sockets_[socket]), POLL::IN, 0};
+  }
+  if (count > 0) os_.poll(entries.data(), count, 0);
+  os_.sleep_for(millisecond_ns);
 }
 
 // After data, a FIN or a RST went towards the peer of `socket`: the peer's first pending receive completes,
@@ -268,7 +286,7 @@ void Interpreter::settle(const std::function<bool()>& done) {
 void Interpreter::settle_peer_of(int socket) {
   const int peer = 1 - socket;
   if (!socket_open_[peer]) return;
-  const std::vector<int> pending = pending_slots(peer);
+  const std::vector<int> pending = pending_slots(peer, true);
   if (!pending.empty()) {
     const OVERLAPPED& first = slots_[pending.front()].overlapped;
     return settle([&first] { return has_overlapped_io_completed(first); });
@@ -396,7 +414,7 @@ void Interpreter::overlapped_io(const Op& op) {
     slot.outstanding = slot.pending && to_port ? 1 : 0;
   }
   line(text);
-  if (!is_recv && result == 0) settle_peer_of(op.socket);
+  if (!is_recv && result == 0 && bytes > 0) settle_peer_of(op.socket);
 }
 
 void Interpreter::send(const Op& op) {

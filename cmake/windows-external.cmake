@@ -37,4 +37,5 @@ ExternalProject_Add(
   BUILD_ALWAYS ON
   INSTALL_COMMAND ""
   BUILD_BYPRODUCTS ${IOSIM_WINDOWS_DIR}/windows_os_smoke.exe ${IOSIM_WINDOWS_DIR}/iosim-windows.exe
-                   ${IOSIM_WINDOWS_DIR}/iocp_bench.exe)
+                   ${IOSIM_WINDOWS_DIR}/iocp_bench.exe
+                   ${IOSIM_WINDOWS_DIR}/iocp_ops_server.exe)

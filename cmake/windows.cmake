@@ -47,3 +47,7 @@ target_link_libraries(iosim-windows PRIVATE iosim_scenarios_windows)
 # The IOCP benchmark workloads on WindowsOs, run under Wine by iosim_bench (bench/iocp_bench.cpp).
 add_iosim_windows_executable(iocp_bench ${PROJECT_SOURCE_DIR}/bench/windows/iocp_bench_main.cpp
                              ${PROJECT_SOURCE_DIR}/bench/iocp_workloads.cpp)
+
+# iocp_ops_server.exe: the Windows side of the IOCP differential suite (tests/iocp_differential_test.cpp).
+add_iosim_windows_executable(iocp_ops_server ${PROJECT_SOURCE_DIR}/tests/windows/iocp_ops_server.cpp
+                             ${PROJECT_SOURCE_DIR}/tests/iocp_ops.cpp)

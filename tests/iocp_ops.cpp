@@ -16,6 +16,7 @@ using namespace win32;
 
 constexpr std::int64_t millisecond_ns = 1'000'000;
 constexpr int settle_polls_max = 2000;  // 1 ms each: the longest a network or cross-thread effect may take
+constexpr int settle_polls_soft = 20;   // ... for a pending receive that Wine may complete late (see below)
 constexpr DWORD threaded_wait_ms = 5000;
 constexpr const char* socket_names[socket_count] = {"s", "c"};
 
@@ -288,8 +289,11 @@ void Interpreter::settle_peer_of(int socket) {
   if (!socket_open_[peer]) return;
   const std::vector<int> pending = pending_slots(peer, true);
   if (!pending.empty()) {
+    // Bounded softly: with two receives pending Wine 8.0 may keep both OVERLAPPEDs pending until the thread's
+    // next GetQueuedCompletionStatus, which then finds both packets; so give up quietly after a while.
     const OVERLAPPED& first = slots_[pending.front()].overlapped;
-    return settle([&first] { return has_overlapped_io_completed(first); });
+    for (int poll = 0; poll < settle_polls_soft && !has_overlapped_io_completed(first); ++poll) pause();
+    return settle([] { return true; });
   }
   settle([this, peer] {
     pollfd entry{static_cast<int>(sockets_[peer]), POLL::IN, 0};
@@ -480,7 +484,9 @@ void Interpreter::close_socket(const Op& op) {
   line(std::string("close_socket(") + socket_names[op.socket] + (op.reset ? ", reset" : "") +
        "): " + (result == 0 ? "0" : "SOCKET_ERROR " + err()));
   socket_open_[op.socket] = false;
-  if (op.reset) peer_reset_[1 - op.socket] = true;
+  // An abortive close sends a RST; so does a graceful one with received data still unread (as on Linux and
+  // Windows) — the interpreter does not count what was read, so any data sent to the closing socket counts.
+  if (op.reset || bytes_sent_[1 - op.socket] > 0) peer_reset_[1 - op.socket] = true;
   settle([&] {
     return std::all_of(pending.begin(), pending.end(),
                        [&](int i) { return has_overlapped_io_completed(slots_[i].overlapped); });

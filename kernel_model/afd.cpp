@@ -422,6 +422,9 @@ DWORD kernel::afd_send(int s, const win32::WSABUF* buffers, std::size_t count, D
   if (!buffers && count > 0) return WSA::FAULT;
   const tcp_sock& tp = *sock->tcp;
   if (!tp.sk_err && never_connected(tp)) return WSA::NOTCONN;
+  // A reset connection stays aborted for AFD: every later send fails with WSAECONNRESET (Linux reports
+  // ECONNRESET once, then EPIPE). Wine agrees; found by the IOCP differential suite.
+  if (tp.reset_received && !tp.sk_err) return WSA::CONNRESET;
   if (!tp.sk_err && (tp.sk_shutdown & SEND_SHUTDOWN)) return WSA::SHUTDOWN;
   if (!overlapped) {
     DWORD total = 0;

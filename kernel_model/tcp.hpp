@@ -47,6 +47,7 @@ struct tcp_sock final : sock, std::enable_shared_from_this<tcp_sock> {
   bool user_bound = false;        // bound by bind(), not autobound (Linux SOCK_BINDPORT_LOCK)
   bool dead = false;              // SOCK_DEAD: the file was closed (orphan)
   bool done = false;              // SOCK_DONE: a FIN was received
+  bool reset_received = false;    // a RST aborted the connection (AFD keeps the endpoint aborted: WSAECONNRESET)
   bool nodelay = false;           // TCP_NODELAY (accepted, no Nagle modelled)
   bool connecting = false;        // struct socket state SS_CONNECTING
   bool nospace = false;           // Linux SOCK_NOSPACE: a writer found no room; the ACK that frees room wakes it

@@ -353,6 +353,7 @@ void loopback_net::on_reset(tcp_sock& sk) {
     default: break;
   }
   sk.sk_err = error;
+  sk.reset_received = true;
   sk.write_queue.clear();
   sk.snd_nxt = 0;
   trace_queues(sk);

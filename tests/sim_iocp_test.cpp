@@ -236,6 +236,25 @@ TEST(SimIocp, ARequestIssuedBeforeTheAssociationCompletesToThePort) {
   });
 }
 
+// After a RST every send fails with WSAECONNRESET, not only the first (Linux's EPIPE afterwards would be
+// WSAESHUTDOWN); found against Wine by tests/iocp_differential_test.cpp.
+TEST(SimIocp, EverySendAfterAResetFailsWithConnReset) {
+  run_sim(1, [](Os& os) {
+    const Pair pair = connected_pair(os);
+    os.set_linger(static_cast<int>(pair.client), true, 0);
+    os.closesocket(pair.client);  // SO_LINGER {1, 0}: a RST
+    os.sleep_for(1'000'000);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      char data[4] = {'a', 'b', 'c', 'd'};
+      WSABUF buffer{sizeof data, data};
+      OVERLAPPED overlapped{};
+      DWORD bytes = 0;
+      EXPECT_EQ(os.WSASend(pair.server, &buffer, 1, &bytes, 0, &overlapped), SOCKET_ERROR_);
+      EXPECT_EQ(os.WSAGetLastError(), WSA::CONNRESET) << "attempt " << attempt;
+    }
+  });
+}
+
 TEST(SimIocp, ClosesocketAbortsEveryPendingRequest) {
   run_sim(1, [](Os& os) {
     const Pair pair = connected_pair(os);

@@ -48,7 +48,11 @@ inline bool agrees(const std::string& sim_line, const std::string& wine_line) {
     replace_all(wine, "removed=1", "removed=0");
   // closesocket with I/O pending: Wine completes it with STATUS_HANDLES_CLOSED (GQCS error 676), Windows with
   // ERROR_OPERATION_ABORTED as the closesocket documentation says.
-  if (wine.find("[closed]") != std::string::npos) replace_all(wine, "error676", "ERROR_OPERATION_ABORTED");
+  // (GQCSEx shows the entry's status itself.)
+  if (wine.find("[closed]") != std::string::npos) {
+    replace_all(wine, "error676", "ERROR_OPERATION_ABORTED");
+    replace_all(wine, "status0x8000000a", "ERROR_OPERATION_ABORTED");
+  }
   return sim_line == wine;
 }
 

@@ -112,12 +112,14 @@ void check_area(const std::string& name, const rc::Gen<std::vector<Op>>& sequenc
   if (!WineOpsServer::instance().startup_error().empty())
     GTEST_FAIL() << "Wine is not usable: " << WineOpsServer::instance().startup_error();
   Timing timing;
+  std::string first_difference;  // as found, before shrinking: a flaky difference may not survive it
   rc::detail::TestParams params = rc::detail::configuration().testParams;
   params.maxSuccess = case_count();
   const auto result = rc::detail::checkTestable(
       [&] {
         const std::vector<Op> ops = *sequences;
         const std::string difference = differential(ops, timing);
+        if (!difference.empty() && first_difference.empty()) first_difference = difference;
         if (!difference.empty()) RC_FAIL(difference);
       },
       rc::detail::TestMetadata{name, "sim == wine"}, params);
@@ -127,7 +129,7 @@ void check_area(const std::string& name, const rc::Gen<std::vector<Op>>& sequenc
   if (!result.template is<rc::detail::SuccessResult>()) {
     std::ostringstream message;
     rc::detail::printResultMessage(result, message);
-    ADD_FAILURE() << message.str();
+    ADD_FAILURE() << message.str() << "\nfirst difference found, before shrinking:\n" << first_difference;
   }
 }
 

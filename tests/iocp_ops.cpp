@@ -41,6 +41,10 @@ struct Waiter {
   int port = 0;
 };
 
+void replace_first(std::string& text, const std::string& from, const std::string& to) {
+  if (const auto at = text.find(from); at != std::string::npos) text.replace(at, from.size(), to);
+}
+
 std::string join_ints(const std::vector<int>& values) {
   std::string text;
   for (int value : values) text += (text.empty() ? "" : ",") + std::to_string(value);
@@ -70,7 +74,7 @@ class Interpreter {
   std::vector<int> pending_slots(int socket, bool receives_only = false) const;
   void settle(const std::function<bool()>& done);
   void pause();
-  void settle_peer_of(int socket);
+  void settle_peer_of(int socket, const std::vector<int>& receives_before);
   std::string completion_snapshot() const;
 
   void create_port(const Op& op);
@@ -283,11 +287,12 @@ void Interpreter::pause() {
 }
 
 // After data, a FIN or a RST went towards the peer of `socket`: the peer's first pending receive completes,
-// or, with none pending, the peer polls readable (data, end of stream or error).
-void Interpreter::settle_peer_of(int socket) {
+// or, with none pending, the peer polls readable (data, end of stream or error). `receives_before` are the
+// peer's pending receives from before the call: one may complete before this looks.
+void Interpreter::settle_peer_of(int socket, const std::vector<int>& receives_before) {
   const int peer = 1 - socket;
   if (!socket_open_[peer]) return;
-  const std::vector<int> pending = pending_slots(peer, true);
+  const std::vector<int>& pending = receives_before;
   if (!pending.empty()) {
     // Bounded softly: with two receives pending Wine 8.0 may keep both OVERLAPPEDs pending until the thread's
     // next GetQueuedCompletionStatus, which then finds both packets; so give up quietly after a while.
@@ -364,8 +369,14 @@ void Interpreter::get_ex(const Op& op) {
     const OVERLAPPED_ENTRY& entry = entries[i];
     const NTSTATUS status = static_cast<NTSTATUS>(entry.Internal);
     const DWORD error = nt_status_to_dos_error(status);
-    text += " | " + describe_packet(error == 0, error, entry.dwNumberOfBytesTransferred,
-                                    entry.lpCompletionKey, entry.lpOverlapped);
+    std::string packet = describe_packet(error == 0, error, entry.dwNumberOfBytesTransferred,
+                                         entry.lpCompletionKey, entry.lpOverlapped);
+    if (error == Error::INVALID_FUNCTION) {  // a status iosim does not map: show it rather than a guess
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(status));
+      replace_first(packet, "ERROR_INVALID_FUNCTION", std::string("status0x") + hex);
+    }
+    text += " | " + packet;
   }
   line(text);
 }
@@ -400,6 +411,7 @@ void Interpreter::overlapped_io(const Op& op) {
   slot.outstanding = 0;
   slot.pending = slot.aborted_by_close = false;
   slot.issue_order = ++issued_;
+  const std::vector<int> peer_receives = pending_slots(1 - op.socket, true);
   DWORD bytes = 0, flags = 0;
   const int result =
       is_recv ? os_.WSARecv(sockets_[op.socket], slot.wsabufs.data(), count, &bytes, &flags, &slot.overlapped)
@@ -418,7 +430,7 @@ void Interpreter::overlapped_io(const Op& op) {
     slot.outstanding = slot.pending && to_port ? 1 : 0;
   }
   line(text);
-  if (!is_recv && result == 0 && bytes > 0) settle_peer_of(op.socket);
+  if (!is_recv && result == 0 && bytes > 0) settle_peer_of(op.socket, peer_receives);
 }
 
 void Interpreter::send(const Op& op) {
@@ -427,10 +439,11 @@ void Interpreter::send(const Op& op) {
   std::string data(static_cast<std::size_t>(op.bytes), '\0');
   for (int i = 0; i < op.bytes; ++i) data[i] = static_cast<char>('a' + (bytes_sent_[op.socket] + i) % 26);
   bytes_sent_[op.socket] += op.bytes;
+  const std::vector<int> peer_receives = pending_slots(1 - op.socket, true);
   const long sent = os_.send(static_cast<int>(sockets_[op.socket]), data.data(), data.size(), 0);
   line(std::string("send(") + socket_names[op.socket] + ", " + std::to_string(op.bytes) +
        "): " + std::to_string(sent));
-  if (sent > 0) settle_peer_of(op.socket);
+  if (sent > 0) settle_peer_of(op.socket, peer_receives);
 }
 
 void Interpreter::skip_on_success(const Op& op) {
@@ -478,6 +491,7 @@ void Interpreter::overlapped_result(const Op& op) {
 void Interpreter::close_socket(const Op& op) {
   if (!socket_open(op.socket)) return;
   const std::vector<int> pending = pending_slots(op.socket);
+  const std::vector<int> peer_receives = pending_slots(1 - op.socket, true);
   for (int i : pending) slots_[i].aborted_by_close = true;
   if (op.reset) os_.set_linger(static_cast<int>(sockets_[op.socket]), true, 0);
   const int result = os_.closesocket(sockets_[op.socket]);
@@ -491,7 +505,7 @@ void Interpreter::close_socket(const Op& op) {
     return std::all_of(pending.begin(), pending.end(),
                        [&](int i) { return has_overlapped_io_completed(slots_[i].overlapped); });
   });
-  settle_peer_of(op.socket);
+  settle_peer_of(op.socket, peer_receives);
 }
 
 // `count` threads wait on the port, count + extra packets are posted, all threads are joined. Which thread

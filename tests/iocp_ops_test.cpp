@@ -96,6 +96,12 @@ TEST(IocpOps, TheComparisonForgivesExactlyTheKnownWineDifferences) {
   EXPECT_EQ(compare_records({"get(p0, 0ms): FALSE ERROR_OPERATION_ABORTED bytes=0 key=42 ov=ov0 [closed]"},
                             {"get(p0, 0ms): FALSE error676 bytes=0 key=42 ov=ov0 [closed]"}),
             "");
+  EXPECT_EQ(
+      compare_records({"get_ex(p0, 1, 0ms): TRUE removed=1 | FALSE ERROR_OPERATION_ABORTED bytes=0 key=42 "
+                       "ov=ov0 [closed]"},
+                      {"get_ex(p0, 1, 0ms): TRUE removed=1 | FALSE status0x8000000a bytes=0 key=42 ov=ov0 "
+                       "[closed]"}),
+      "");
   // ... and nothing else: the same words elsewhere are differences.
   EXPECT_NE(compare_records({"get(p0, 0ms): FALSE ERROR_OPERATION_ABORTED bytes=0 key=42 ov=ov0"},
                             {"get(p0, 0ms): FALSE error676 bytes=0 key=42 ov=ov0"}),

@@ -54,16 +54,19 @@ TEST(IocpOps, APendingReceiveCompletesWhenThePeerSends) {
                           "get(p0, 0ms): FALSE WAIT_TIMEOUT ov=null"}));
 }
 
-// A busy slot (its packet not dequeued yet) is never reused: the second wsarecv on ov0 is skipped.
-TEST(IocpOps, ABusySlotIsNotReused) {
-  const Lines lines =
-      run_on_sim({Op{.kind = Kind::wsarecv, .slot = 0, .buffers = {4}},
-                  Op{.kind = Kind::wsarecv, .slot = 0, .buffers = {4}}, Op{.kind = Kind::cancel, .slot = 0},
-                  op(Kind::get), Op{.kind = Kind::cancel, .slot = -1}});
+// A busy slot (its packet not dequeued yet) is never reused: the second wsarecv on ov0 is skipped; once its
+// packet is dequeued, ov0 is free again.
+TEST(IocpOps, ABusySlotIsNotReusedUntilItsPacketIsDequeued) {
+  const Lines lines = run_on_sim(
+      {Op{.kind = Kind::wsarecv, .slot = 0, .buffers = {4}},
+       Op{.kind = Kind::wsarecv, .slot = 0, .buffers = {4}}, Op{.kind = Kind::cancel, .slot = 0},
+       Op{.kind = Kind::wsarecv, .slot = 0, .buffers = {4}}, op(Kind::get),
+       Op{.kind = Kind::cancel, .slot = -1}, Op{.kind = Kind::wsarecv, .slot = 0, .buffers = {2}}});
   EXPECT_EQ(lines, (Lines{"setup: ok", "wsarecv(s, ov0, [4]): SOCKET_ERROR ERROR_IO_PENDING",
                           "cancel(s, ov0) pending=1: TRUE",
                           "get(p0, 0ms): FALSE ERROR_OPERATION_ABORTED bytes=0 key=42 ov=ov0",
-                          "cancel(s, all) pending=0: FALSE ERROR_NOT_FOUND"}));
+                          "cancel(s, all) pending=0: FALSE ERROR_NOT_FOUND",
+                          "wsarecv(s, ov0, [2]): SOCKET_ERROR ERROR_IO_PENDING"}));
 }
 
 TEST(IocpOps, ClosesocketAbortsPendingIoAndTagsItsPacket) {

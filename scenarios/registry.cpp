@@ -11,8 +11,8 @@ namespace iosim {
 
 std::span<const AppInfo> apps() {
   // A function-local static: initialised on first call, after every app's translation unit is ready.
-  static const std::array<AppInfo, 19> table = [] {
-    std::array<AppInfo, 19> entries = {servers::echo_blocking_threads_app(),
+  static const std::array<AppInfo, 20> table = [] {
+    std::array<AppInfo, 20> entries = {servers::echo_blocking_threads_app(),
                                        servers::echo_epoll_et_app(),
                                        servers::echo_epoll_exclusive_app(),
                                        servers::echo_epoll_lt_app(),
@@ -23,6 +23,7 @@ std::span<const AppInfo> apps() {
                                        servers::echo_selectors_app(),
                                        servers::iocp_accept_callbacks_app(),
                                        servers::iocp_inline_success_app(),
+                                       servers::iocp_overlapped_reuse_app(),
                                        servers::iocp_pool_app(),
                                        servers::lost_wakeup_pool_app(),
                                        servers::close_while_reading_app(),

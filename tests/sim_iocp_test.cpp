@@ -378,6 +378,37 @@ TEST(SimIocp, WSASendPendsUntilTheWholeBufferIsQueued) {
   });
 }
 
+// The rule the bug zoo's overlapped_reuse breaks: nothing stops a second request on an OVERLAPPED that is
+// still pending; both IRPs write it and both packets carry the same pointer, so the application cannot tell
+// them apart by the OVERLAPPED (and its status fields hold only the last completion's result).
+TEST(SimIocp, OneOverlappedForTwoPendingRequestsComesBackTwice) {
+  run_sim(1, [](Os& os) {
+    const Pair pair = connected_pair(os);
+    std::string big(1 << 20, 'x');
+    WSABUF buffer{static_cast<ULONG>(big.size()), big.data()};
+    OVERLAPPED overlapped{};
+    ASSERT_EQ(os.WSASend(pair.server, &buffer, 1, nullptr, 0, &overlapped), SOCKET_ERROR_);
+    ASSERT_EQ(os.WSAGetLastError(), WSA::IO_PENDING);
+    char received[16];
+    ASSERT_EQ(recv_into(os, pair.server, received, sizeof received, &overlapped), SOCKET_ERROR_);
+    ASSERT_EQ(os.WSAGetLastError(), WSA::IO_PENDING);
+    send_text(os, pair.client, "abc");
+    const Got first = get(os, pair.port, INFINITE_);  // the receive: the send still waits for the client
+    std::vector<char> sink(65536);
+    for (std::size_t drained = 0; drained < big.size();) {
+      const long got = os.recv(static_cast<int>(pair.client), sink.data(), sink.size(), 0);
+      ASSERT_GT(got, 0);
+      drained += static_cast<std::size_t>(got);
+    }
+    const Got second = get(os, pair.port, INFINITE_);
+    EXPECT_EQ(first.overlapped, &overlapped);
+    EXPECT_EQ(second.overlapped, &overlapped);
+    EXPECT_EQ(first.bytes, 3u);
+    EXPECT_EQ(second.bytes, big.size());
+    EXPECT_EQ(overlapped.InternalHigh, big.size());  // the last writer's count
+  });
+}
+
 TEST(SimIocp, ConnectExNeedsABoundSocket) {
   run_sim(1, [](Os& os) {
     SockAddr addr;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "iosim/win32_abi.hpp"
 #include "kernel_model/tcp.hpp"
 #include "tools/analysis/trace_graph.hpp"
 
@@ -44,6 +45,15 @@ std::string call_text(SimOs& os, std::string_view call, std::int64_t arg0, std::
   return fmt::format("{}()", call);
 }
 
+// What a call returned. POSIX-shaped calls: the result, or -1 and the errno name. A Win32-shaped call that
+// returned FALSE / SOCKET_ERROR has its GetLastError value in arg1 (e.g. "WSASend = ERROR_IO_PENDING": the
+// request pends; a WSASend done at once shows its byte count instead).
+std::string exit_result(const sim::TraceEvent& exit) {
+  if (exit.arg0 < 0) return fmt::format("-1 {}", errno_name(static_cast<int>(exit.arg1)));
+  if (exit.arg1 != 0) return std::string(win32::win32_error_name(static_cast<win32::DWORD>(exit.arg1)));
+  return fmt::format("{}", exit.arg0);
+}
+
 std::string describe(SimOs& os, const sim::TraceEvent& event) {
   const sim::Trace& trace = os.trace();
   const std::string_view subject = trace.name(event.subject);
@@ -53,8 +63,7 @@ std::string describe(SimOs& os, const sim::TraceEvent& event) {
     case sim::EventKind::task_exit: return "returns";
     case sim::EventKind::sys_enter: return call_text(os, subject, event.arg0, event.arg1) + " ...";
     case sim::EventKind::sys_exit:
-      if (event.arg0 < 0) return fmt::format("{} = -1 {}", subject, errno_name(static_cast<int>(event.arg1)));
-      return fmt::format("{} = {}", subject, event.arg0);
+      return fmt::format("{} = {}", subject, exit_result(event));
     case sim::EventKind::block: return fmt::format("sleeps on {}", subject);
     case sim::EventKind::wake:
       return fmt::format("wakes {} through {}", task_label(os, static_cast<sim::task_id>(event.arg0)), subject);
@@ -101,8 +110,7 @@ std::vector<std::string> format_timeline(SimOs& os, std::size_t line_max) {
       continue;
     }
     const sim::TraceEvent& exit = events[++i];
-    const std::string result = exit.arg0 < 0 ? fmt::format("-1 {}", errno_name(static_cast<int>(exit.arg1)))
-                                             : fmt::format("{}", exit.arg0);
+    const std::string result = exit_result(exit);
     lines.push_back(fmt::format("{:>12.3f}us {:<10} {} = {}", static_cast<double>(event.time_ns) / 1000.0,
                                 task_label(os, event.task),
                                 call_text(os, os.trace().name(event.subject), event.arg0, event.arg1), result));

@@ -17,6 +17,7 @@ AppInfo echo_select_app();
 AppInfo echo_selectors_app();
 AppInfo iocp_accept_callbacks_app();
 AppInfo iocp_inline_success_app();  // bug zoo (scenarios/apps/bugs/)
+AppInfo iocp_overlapped_reuse_app();  // bug zoo
 AppInfo iocp_pool_app();
 AppInfo lost_wakeup_pool_app();  // bug zoo (scenarios/apps/bugs/)
 AppInfo close_while_reading_app();   // bug zoo

@@ -11,10 +11,13 @@
 // SO_SNDBUF, a burst of segments), the WSASend pends, and the WSARecv then goes out on the same OVERLAPPED:
 // two IRPs in flight on one OVERLAPPED. Each writes its status into it and each queues a packet carrying the
 // same pointer, so GetQueuedCompletionStatus returns that pointer twice, and the operation field says only
-// what was written last. A send completion is then taken for a read of N bytes (the stale read buffer is
-// echoed again), or a read for a send (its bytes are never echoed, and no receive is posted any more): the
-// client sees duplicated or missing bytes — only under the interleavings where a send is still pending when a
-// read completes. Windows documents the rule: an OVERLAPPED must not be reused until its request completed.
+// what was written last ("read"). The send's completion is taken for a read of N bytes: N stale bytes of the
+// read buffer are queued for echo, another WSARecv goes out on the same OVERLAPPED, and the server never
+// learns that its send finished, so it sends nothing more on that connection and the client waits forever for
+// the rest of its echo. (The other order, a read taken for a send, loses the read's bytes; it needs a client
+// that sends before its echo is complete.) It happens only under the interleavings where a send is still
+// pending when the next WSARecv is posted. Windows' rule: an OVERLAPPED may be reused only once its request
+// has completed (and, with a port, once its packet has been dequeued).
 #include <algorithm>
 #include <memory>
 #include <type_traits>
@@ -286,7 +289,7 @@ void iocp_overlapped_reuse_main(AppContext& ctx) {
 AppInfo iocp_overlapped_reuse_app() {
   AppInfo info{"iocp_overlapped_reuse",
                "bug zoo: full-duplex IOCP echo server; io_structs=1 re-posts WSARecv on the OVERLAPPED of a "
-               "WSASend still pending (one packet taken for the wrong operation: bytes echoed twice or lost)",
+               "WSASend still pending (its packet is taken for a read: stale bytes queued, the echo stalls)",
                iocp_overlapped_reuse_main, params};
   info.native_backend = "windows";
   return info;

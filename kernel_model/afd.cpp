@@ -102,6 +102,13 @@ outcome try_receive(tcp_socket& s, afd_irp& irp, NTSTATUS* status, std::size_t* 
     *status = status_from_errno(-tp.sock_error());
     return outcome::done;
   }
+  // AFD keeps a reset endpoint aborted: every receive pending at the RST, and every later one, fails with
+  // STATUS_CONNECTION_RESET, not only the first (Linux's sk_err is reported once). Wine fails every pending
+  // one too; found by the IOCP differential suite (a zero-byte WSARecv pending behind another).
+  if (tp.reset_received) {
+    *status = STATUS::CONNECTION_RESET;
+    return outcome::done;
+  }
   if (tp.done || (tp.sk_shutdown & RCV_SHUTDOWN)) return outcome::done;  // graceful close: 0 bytes
   return outcome::pending;
 }
@@ -279,10 +286,12 @@ DWORD issue(tcp_socket& s, afd_irp irp, DWORD* bytes) {
     const outcome result = attempt(s, irp, &status, &moved);
     if (result == outcome::moved) return win32::Error::IO_PENDING;
     if (result == outcome::done) {
-      if (status != STATUS::SUCCESS) {
-        irp.overlapped->Internal = static_cast<std::uint32_t>(status);
-        return static_cast<DWORD>(win32::nt_status_to_wsa_error(status));
-      }
+      // A request that fails at once leaves its OVERLAPPED as the call set it (STATUS_PENDING): the I/O
+      // manager writes the IOSB only for a success or a pended request (ReactOS IopCompleteRequest:
+      // "!NT_ERROR
+      // || PendingReturned"), so WSAGetOverlappedResult says WSA_IO_INCOMPLETE, as on Wine. Found by the IOCP
+      // differential suite (a WSASend on a reset connection).
+      if (status != STATUS::SUCCESS) return static_cast<DWORD>(win32::nt_status_to_wsa_error(status));
       if (bytes) *bytes = static_cast<DWORD>(moved);
       complete(k, s.name(), irp, status, moved, endpoint.skip_completion_port_on_success);
       return win32::Error::SUCCESS;
@@ -295,6 +304,15 @@ DWORD issue(tcp_socket& s, afd_irp irp, DWORD* bytes) {
 tcp_socket* afd_lookup(kernel& k, int s, file_ref* keep) {
   *keep = k.files().fget(s);
   return *keep ? dynamic_cast<tcp_socket*>(keep->get()) : nullptr;
+}
+
+// msafd's WSPRecv/WSPSend set the IOSB (OVERLAPPED::Internal) to STATUS_PENDING before their IOCTL reaches
+// AFD, and a request AFD fails at once leaves it so (ReactOS dll/win32/msafd sndrcv.c; Wine agrees): after an
+// immediate failure WSAGetOverlappedResult says WSA_IO_INCOMPLETE. Found by the IOCP differential suite.
+void mark_pending(win32::OVERLAPPED* overlapped) {
+  if (!overlapped) return;
+  overlapped->Internal = static_cast<std::uint32_t>(STATUS::PENDING);
+  overlapped->InternalHigh = 0;
 }
 
 bool never_connected(const tcp_sock& tp) {
@@ -390,6 +408,7 @@ DWORD kernel::afd_recv(int s, const win32::WSABUF* buffers, std::size_t count, D
   file_ref keep;
   tcp_socket* sock = afd_lookup(*this, s, &keep);
   if (!sock) return WSA::NOTSOCK;
+  mark_pending(overlapped);
   if (!buffers && count > 0) return WSA::FAULT;
   if (never_connected(*sock->tcp)) return WSA::NOTCONN;
   if (!overlapped) {
@@ -419,6 +438,7 @@ DWORD kernel::afd_send(int s, const win32::WSABUF* buffers, std::size_t count, D
   file_ref keep;
   tcp_socket* sock = afd_lookup(*this, s, &keep);
   if (!sock) return WSA::NOTSOCK;
+  mark_pending(overlapped);
   if (!buffers && count > 0) return WSA::FAULT;
   const tcp_sock& tp = *sock->tcp;
   if (!tp.sk_err && never_connected(tp)) return WSA::NOTCONN;

@@ -286,6 +286,60 @@ TEST(SimIocp, PeerResetFailsThePendingReceiveAndTheNextOneAtOnce) {
     DWORD transferred = 0, flags = 0;
     EXPECT_FALSE(os.WSAGetOverlappedResult(pair.server, &overlapped, &transferred, TRUE_, &flags));
     EXPECT_EQ(os.WSAGetLastError(), WSA::CONNRESET);
+    // AFD keeps the endpoint aborted: the next receive fails at once too (Linux would report ECONNRESET once,
+    // then end of stream).
+    OVERLAPPED next{};
+    EXPECT_EQ(recv_into(os, pair.server, buffer, sizeof buffer, &next), SOCKET_ERROR_);
+    EXPECT_EQ(os.WSAGetLastError(), WSA::CONNRESET);
+  });
+}
+
+// Regression (found by the IOCP differential suite against Wine): a RST fails *every* pending receive, a
+// zero-byte one behind a normal one included; the simulator reported the reset to the first only and
+// completed the second as a graceful end (0 bytes).
+TEST(SimIocp, APeerResetFailsEveryPendingReceive) {
+  run_sim(1, [](Os& os) {
+    const Pair pair = connected_pair(os);
+    char buffer[8];
+    OVERLAPPED first{}, zero_byte{};
+    ASSERT_EQ(recv_into(os, pair.server, buffer, sizeof buffer, &first), SOCKET_ERROR_);
+    ASSERT_EQ(recv_into(os, pair.server, nullptr, 0, &zero_byte), SOCKET_ERROR_);
+    os.set_linger(static_cast<int>(pair.client), true, 0);
+    os.closesocket(pair.client);  // a RST
+    for (OVERLAPPED* expected : {&first, &zero_byte}) {
+      const Got got = get(os, pair.port, INFINITE_);
+      EXPECT_FALSE(got.ok);
+      EXPECT_EQ(got.error, Error::NETNAME_DELETED);
+      EXPECT_EQ(got.overlapped, expected);
+    }
+  });
+}
+
+// Regression (found by the IOCP differential suite against Wine): a request that fails at once leaves its
+// OVERLAPPED as the call set it, STATUS_PENDING — the I/O manager writes the IOSB only for a success or a
+// pended request (ReactOS IopCompleteRequest) — so WSAGetOverlappedResult says WSA_IO_INCOMPLETE.
+TEST(SimIocp, ARequestThatFailsAtOnceLeavesItsOverlappedIncomplete) {
+  run_sim(1, [](Os& os) {
+    const Pair pair = connected_pair(os);
+    os.set_linger(static_cast<int>(pair.client), true, 0);
+    os.closesocket(pair.client);  // a RST
+    os.sleep_for(1'000'000);
+    char text[] = "x";
+    WSABUF wsabuf{1, text};
+    OVERLAPPED overlapped{};
+    ASSERT_EQ(os.WSASend(pair.server, &wsabuf, 1, nullptr, 0, &overlapped), SOCKET_ERROR_);
+    EXPECT_EQ(os.WSAGetLastError(), WSA::CONNRESET);
+    EXPECT_FALSE(has_overlapped_io_completed(overlapped));
+    DWORD transferred = 0, flags = 0;
+    EXPECT_FALSE(os.WSAGetOverlappedResult(pair.server, &overlapped, &transferred, FALSE_, &flags));
+    EXPECT_EQ(os.WSAGetLastError(), WSA::IO_INCOMPLETE);
+    EXPECT_EQ(get(os, pair.port, 0).error, Error::WAIT_TIMEOUT_);  // and no packet
+    // The second send fails before AFD queues anything (the endpoint is aborted), and leaves it so too.
+    OVERLAPPED second{};
+    ASSERT_EQ(os.WSASend(pair.server, &wsabuf, 1, nullptr, 0, &second), SOCKET_ERROR_);
+    EXPECT_EQ(os.WSAGetLastError(), WSA::CONNRESET);
+    EXPECT_FALSE(os.WSAGetOverlappedResult(pair.server, &second, &transferred, FALSE_, &flags));
+    EXPECT_EQ(os.WSAGetLastError(), WSA::IO_INCOMPLETE);
   });
 }
 

@@ -268,6 +268,15 @@ std::deque<afd_irp>& list_for(afd_endpoint& endpoint, afd_irp::kind type) {
   return endpoint.receives;
 }
 
+// msafd's WSPRecv/WSPSend set the IOSB (OVERLAPPED::Internal) to STATUS_PENDING before their IOCTL reaches
+// AFD, and a request AFD fails at once leaves it so (ReactOS dll/win32/msafd sndrcv.c; Wine agrees): after an
+// immediate failure WSAGetOverlappedResult says WSA_IO_INCOMPLETE. Found by the IOCP differential suite.
+void mark_pending(win32::OVERLAPPED* overlapped) {
+  if (!overlapped) return;
+  overlapped->Internal = static_cast<std::uint32_t>(STATUS::PENDING);
+  overlapped->InternalHigh = 0;
+}
+
 // The common path of every overlapped call: try at once unless earlier requests of the same kind pend
 // (they keep their order); an immediate success completes like any other (a packet unless skip-on-success),
 // an immediate failure is only returned (no packet), else the request pends and the call says IO_PENDING.
@@ -277,8 +286,7 @@ DWORD issue(tcp_socket& s, afd_irp irp, DWORD* bytes) {
   irp.port = endpoint.port;
   irp.key = endpoint.key;
   irp.sequence = ++k.iocp().irp_sequence;
-  irp.overlapped->Internal = static_cast<std::uint32_t>(STATUS::PENDING);
-  irp.overlapped->InternalHigh = 0;
+  mark_pending(irp.overlapped);  // AcceptEx and ConnectEx reach here first; WSARecv/WSASend marked it already
   std::deque<afd_irp>& list = list_for(endpoint, irp.type);
   if (list.empty()) {
     NTSTATUS status = STATUS::SUCCESS;
@@ -304,15 +312,6 @@ DWORD issue(tcp_socket& s, afd_irp irp, DWORD* bytes) {
 tcp_socket* afd_lookup(kernel& k, int s, file_ref* keep) {
   *keep = k.files().fget(s);
   return *keep ? dynamic_cast<tcp_socket*>(keep->get()) : nullptr;
-}
-
-// msafd's WSPRecv/WSPSend set the IOSB (OVERLAPPED::Internal) to STATUS_PENDING before their IOCTL reaches
-// AFD, and a request AFD fails at once leaves it so (ReactOS dll/win32/msafd sndrcv.c; Wine agrees): after an
-// immediate failure WSAGetOverlappedResult says WSA_IO_INCOMPLETE. Found by the IOCP differential suite.
-void mark_pending(win32::OVERLAPPED* overlapped) {
-  if (!overlapped) return;
-  overlapped->Internal = static_cast<std::uint32_t>(STATUS::PENDING);
-  overlapped->InternalHigh = 0;
 }
 
 bool never_connected(const tcp_sock& tp) {

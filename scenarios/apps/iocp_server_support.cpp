@@ -19,8 +19,7 @@ void win32_fail(AppContext& ctx, std::string_view call, DWORD error) {
 }
 
 bool is_peer_reset(DWORD error) {
-  return error == Error::NETNAME_DELETED || error == Error::CONNECTION_ABORTED ||
-         error == static_cast<DWORD>(WSA::CONNRESET) || error == static_cast<DWORD>(WSA::CONNABORTED);
+  return is_connection_reset_error(error) || is_connection_aborted_error(error);
 }
 
 SOCKET overlapped_socket(AppContext& ctx) {
@@ -58,6 +57,15 @@ bool associate(AppContext& ctx, HANDLE port, SOCKET s) {
     return false;
   }
   return true;
+}
+
+bool next_io_packet(AppContext& ctx, HANDLE port, IoPacket* packet) {
+  *packet = IoPacket{};
+  packet->ok =
+      ctx.os.GetQueuedCompletionStatus(port, &packet->bytes, &packet->key, &packet->overlapped, INFINITE_);
+  if (packet->overlapped != nullptr) return true;
+  win32_fail(ctx, "GetQueuedCompletionStatus", ctx.os.GetLastError());
+  return false;
 }
 
 bool drain_aborted_requests(AppContext& ctx, HANDLE port, int outstanding, DWORD timeout_ms) {

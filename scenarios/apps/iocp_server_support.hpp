@@ -45,6 +45,17 @@ bool associate(AppContext& ctx, win32::HANDLE port, win32::SOCKET s);
 // options of the params (TCP_NODELAY). False with ctx.error set.
 bool finish_accept(AppContext& ctx, win32::SOCKET listener, win32::SOCKET accepted);
 
+// One packet as GetQueuedCompletionStatus returned it.
+struct IoPacket {
+  win32::BOOL ok = win32::FALSE_;  // FALSE with an OVERLAPPED: the request failed (GetLastError says why)
+  win32::DWORD bytes = 0;
+  win32::ULONG_PTR key = 0;
+  win32::OVERLAPPED* overlapped = nullptr;
+};
+// Waits (INFINITE) for the next I/O packet. False, with ctx.error set, when none came back with an
+// OVERLAPPED: the port itself failed (a single-threaded server posts no packets of its own).
+bool next_io_packet(AppContext& ctx, win32::HANDLE port, IoPacket* packet);
+
 // Closing a socket aborts its pending requests, but Windows completes them later: the I/O manager writes
 // STATUS_CANCELLED into each OVERLAPPED and queues its packet after closesocket has returned (Wine does the
 // same; a server that frees its per-I/O data at once crashes ~1 run in 20 under Wine). So per-I/O data may be

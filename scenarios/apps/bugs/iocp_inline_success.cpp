@@ -44,6 +44,7 @@ struct Connection {
   std::vector<char> buffer;
   IoData io{};
   bool open = true;
+  bool receive_pending = false;  // a WSARecv pends: its packet is still to come
 };
 
 class InlineSuccessServer {
@@ -116,8 +117,9 @@ void InlineSuccessServer::read_more(Connection& connection) {
     DWORD bytes = 0, flags = 0;
     if (os_.WSARecv(connection.socket, &wsabuf, 1, &bytes, &flags, &connection.io.overlapped) != 0) {
       const DWORD error = os_.GetLastError();
-      if (error != Error::IO_PENDING) close_connection(connection, error, "WSARecv");
-      return;  // pending: its packet brings the bytes
+      if (error != Error::IO_PENDING) return close_connection(connection, error, "WSARecv");
+      connection.receive_pending = true;
+      return;  // its packet brings the bytes
     }
     // Done at once. Right only with skip-on-success: otherwise a packet for this receive is queued too.
     if (!echo(connection, bytes)) return;
@@ -147,12 +149,17 @@ void InlineSuccessServer::on_accept(BOOL ok) {
   if (static_cast<int>(connections_.size()) < ctx_.connections && ctx_.error.empty()) post_accept();
 }
 
+// Close what is open, wait for the packets of the requests that closing aborts (the kernel writes their
+// OVERLAPPEDs until then), close the port; only then may the per-I/O data go.
 void InlineSuccessServer::cleanup() {
+  int outstanding = accept_socket_ != INVALID_SOCKET_ ? 1 : 0;  // an AcceptEx pends while it has a socket
   if (listener_ != INVALID_SOCKET_) os_.closesocket(listener_);
   if (accept_socket_ != INVALID_SOCKET_) os_.closesocket(accept_socket_);
   for (const auto& connection : connections_) {
+    outstanding += connection->receive_pending ? 1 : 0;
     if (connection->open) os_.closesocket(connection->socket);
   }
+  if (port_ != nullptr) drain_aborted_requests(ctx_, port_, outstanding);
   if (port_ != nullptr) os_.CloseHandle(port_);
 }
 
@@ -164,16 +171,12 @@ void InlineSuccessServer::run() {
       (ctx_.connections > 0 && !post_accept())) {
     return cleanup();
   }
-  while (finished_ < ctx_.connections && ctx_.error.empty()) {
-    DWORD bytes = 0;
-    ULONG_PTR key = 0;
-    OVERLAPPED* overlapped = nullptr;
-    const BOOL ok = os_.GetQueuedCompletionStatus(port_, &bytes, &key, &overlapped, INFINITE_);
-    if (overlapped == nullptr) {
-      win32_fail(ctx_, "GetQueuedCompletionStatus", os_.GetLastError());
-      break;
-    }
-    IoData& io = *reinterpret_cast<IoData*>(overlapped);
+  IoPacket packet;
+  while (finished_ < ctx_.connections && ctx_.error.empty() && next_io_packet(ctx_, port_, &packet)) {
+    const BOOL ok = packet.ok;
+    const DWORD bytes = packet.bytes;
+    IoData& io = *reinterpret_cast<IoData*>(packet.overlapped);
+    if (io.connection != nullptr) io.connection->receive_pending = false;
     if (io.connection == nullptr) {
       on_accept(ok);
     } else if (io.connection->open) {  // a packet for a closed connection is its aborted receive

@@ -265,16 +265,9 @@ void OverlappedReuseServer::run() {
       (ctx_.connections > 0 && !post_accept())) {
     return cleanup();
   }
-  while (finished_ < ctx_.connections && ctx_.error.empty()) {
-    DWORD bytes = 0;
-    ULONG_PTR key = 0;
-    OVERLAPPED* overlapped = nullptr;
-    const BOOL ok = os_.GetQueuedCompletionStatus(port_, &bytes, &key, &overlapped, INFINITE_);
-    if (overlapped == nullptr) {
-      win32_fail(ctx_, "GetQueuedCompletionStatus", os_.GetLastError());
-      break;
-    }
-    handle_packet(ok, bytes, *reinterpret_cast<IoData*>(overlapped));
+  IoPacket packet;
+  while (finished_ < ctx_.connections && ctx_.error.empty() && next_io_packet(ctx_, port_, &packet)) {
+    handle_packet(packet.ok, packet.bytes, *reinterpret_cast<IoData*>(packet.overlapped));
   }
   cleanup();
 }

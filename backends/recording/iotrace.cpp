@@ -352,8 +352,7 @@ bool is_peer_reset(const IoEvent& event) {
   if (event.result >= 0) return false;
   const KindFields* kind = find_kind(event.kind);
   if (kind != nullptr && kind->win32_error) {
-    return event.error == static_cast<int>(win32::Error::NETNAME_DELETED) ||
-           event.error == win32::WSA::CONNRESET;
+    return win32::is_connection_reset_error(static_cast<win32::DWORD>(event.error));
   }
   return event.error == E::CONNRESET ||
          (data_direction(event.kind) == DataDirection::out && event.error == E::PIPE);

@@ -106,6 +106,16 @@ constexpr int nt_status_to_wsa_error(NTSTATUS status) {
   }
 }
 
+// The errors an overlapped request reports when the peer reset the connection: ERROR_NETNAME_DELETED through
+// GetLastError after a dequeue (STATUS_CONNECTION_RESET), WSAECONNRESET through WSAGetLastError.
+constexpr bool is_connection_reset_error(DWORD error) {
+  return error == Error::NETNAME_DELETED || error == static_cast<DWORD>(WSA::CONNRESET);
+}
+// ... and when the connection was aborted (ERROR_CONNECTION_ABORTED / WSAECONNABORTED).
+constexpr bool is_connection_aborted_error(DWORD error) {
+  return error == Error::CONNECTION_ABORTED || error == static_cast<DWORD>(WSA::CONNABORTED);
+}
+
 // SetFileCompletionNotificationModes flags (winbase.h).
 inline constexpr UCHAR FILE_SKIP_COMPLETION_PORT_ON_SUCCESS_ = 0x1;
 inline constexpr UCHAR FILE_SKIP_SET_EVENT_ON_HANDLE_ = 0x2;
@@ -135,7 +145,8 @@ struct OVERLAPPED {
 };
 static_assert(sizeof(OVERLAPPED) == 4 * sizeof(void*));
 
-// HasOverlappedIoCompleted (a macro in winbase.h): the I/O manager rewrites Internal when the request completes.
+// HasOverlappedIoCompleted (a macro in winbase.h): the I/O manager rewrites Internal when the request
+// completes.
 inline bool has_overlapped_io_completed(const OVERLAPPED& overlapped) {
   return static_cast<NTSTATUS>(overlapped.Internal) != STATUS::PENDING;
 }

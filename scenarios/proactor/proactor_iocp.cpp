@@ -32,8 +32,7 @@ Result result_of(std::string_view call, DWORD error) {
   Status status = Status::failed;
   if (error == Error::OPERATION_ABORTED) {
     status = Status::aborted;
-  } else if (error == Error::NETNAME_DELETED || error == Error::CONNECTION_ABORTED ||
-             error == static_cast<DWORD>(WSA::CONNRESET) || error == static_cast<DWORD>(WSA::CONNABORTED)) {
+  } else if (is_connection_reset_error(error) || is_connection_aborted_error(error)) {
     status = Status::reset;
   }
   return {status, fmt::format("{}: {}", call, win32_error_name(error))};

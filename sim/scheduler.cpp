@@ -2,13 +2,75 @@
 // Only this file switches fibers; every other layer sees yield(), block() and wake().
 #include "sim/scheduler.hpp"
 
+#include <cxxabi.h>
+
 #include <boost/context/protected_fixedsize_stack.hpp>
+#include <cstring>
 #include <exception>
 #include <fmt/format.h>
 
 #include "iosim/assert.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define IOSIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IOSIM_ASAN 1
+#endif
+#endif
+#ifdef IOSIM_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace iosim::sim {
+namespace {
+
+// AddressSanitizer must be told of every stack switch, or poison left by frames unwound on one fiber's stack
+// shows up as false reports on another (compiler-rt's fiber API: start before the jump, finish after it).
+// `save` is null when the context switching away ends for good; `from` learns who switched to us.
+void asan_start_switch([[maybe_unused]] void** save, [[maybe_unused]] const StackBounds& to) {
+#ifdef IOSIM_ASAN
+  __sanitizer_start_switch_fiber(save, to.bottom, to.size);
+#endif
+}
+
+void asan_finish_switch([[maybe_unused]] void* save, [[maybe_unused]] StackBounds* from) {
+#ifdef IOSIM_ASAN
+  const void* bottom = nullptr;
+  std::size_t size = 0;
+  __sanitizer_finish_switch_fiber(save, &bottom, &size);
+  if (from != nullptr) *from = {bottom, size};
+#endif
+}
+
+// Saves the running context's C++ exception state into `save` (unless it ends for good: null) and installs
+// `load`, the state of the context about to run. Without this, std::uncaught_exceptions() in one task would
+// count an exception another task is unwinding, and a catch block left open across a switch would be
+// popped by another task's.
+void switch_exceptions(ExceptionState* save, const ExceptionState& load) {
+  static_assert(sizeof(ExceptionState) == 2 * sizeof(void*), "__cxa_eh_globals of an LP64 Itanium ABI target");
+  abi::__cxa_eh_globals* const globals = abi::__cxa_get_globals();
+  if (save != nullptr) std::memcpy(save, globals, sizeof(ExceptionState));
+  std::memcpy(globals, &load, sizeof(ExceptionState));
+}
+
+// protected_fixedsize_stack (a guard page below each stack) that also notes where the stack lies.
+class BoundedStack {
+ public:
+  BoundedStack(std::size_t bytes, StackBounds& bounds) : inner_(bytes), bounds_(&bounds) {}
+  boost::context::stack_context allocate() {
+    boost::context::stack_context stack = inner_.allocate();
+    *bounds_ = {static_cast<const char*>(stack.sp) - stack.size, stack.size};
+    return stack;
+  }
+  void deallocate(boost::context::stack_context& stack) noexcept { inner_.deallocate(stack); }
+
+ private:
+  boost::context::protected_fixedsize_stack inner_;
+  StackBounds* bounds_;
+};
+
+}  // namespace
 
 std::string_view outcome_name(RunResult::Outcome outcome) {
   switch (outcome) {
@@ -43,11 +105,12 @@ task_id Scheduler::spawn(std::string name, std::function<void()> body) {
   task->body = std::move(body);
   Task* raw = task.get();
   task->fiber = boost::context::fiber(
-      std::allocator_arg, boost::context::protected_fixedsize_stack(limits_.stack_bytes),
+      std::allocator_arg, BoundedStack(limits_.stack_bytes, raw->stack),
       [this, raw](boost::context::fiber&& resumer) {
+        asan_finish_switch(nullptr, previous_ == nullptr ? &scheduler_stack_ : nullptr);
         adopt(std::move(resumer));
         try {
-          raw->body();
+          if (!raw->killed) raw->body();  // a task killed before it ever ran runs none of its code
         } catch (const TaskKilled&) {
           // Unwound at teardown: nothing to report.
         } catch (const boost::context::detail::forced_unwind&) {
@@ -62,6 +125,8 @@ task_id Scheduler::spawn(std::string name, std::function<void()> body) {
         previous_ = raw;
         current_ = no_task;
         Task* next = next_task();
+        switch_exceptions(nullptr, next ? next->exceptions : scheduler_exceptions_);
+        asan_start_switch(nullptr, next ? next->stack : scheduler_stack_);  // this stack is done for good
         if (!next) return std::move(scheduler_fiber_);
         current_ = next->id;
         return std::move(next->fiber);
@@ -111,7 +176,11 @@ void Scheduler::transfer(Task* from, Task* to) {
   }
   previous_ = from;
   current_ = to->id;
+  void** const fake_stack = from ? &from->fake_stack : &scheduler_fake_stack_;
+  switch_exceptions(from ? &from->exceptions : &scheduler_exceptions_, to->exceptions);
+  asan_start_switch(fake_stack, to->stack);
   adopt(std::move(to->fiber).resume());
+  asan_finish_switch(*fake_stack, nullptr);
   current_ = from ? from->id : no_task;
 }
 
@@ -123,7 +192,10 @@ void Scheduler::reschedule(Task& self) {
     return;
   }
   previous_ = &self;  // the run stops: back to run(), which resumes us only to unwind (killing_)
+  switch_exceptions(&self.exceptions, scheduler_exceptions_);
+  asan_start_switch(&self.fake_stack, scheduler_stack_);
   adopt(std::move(scheduler_fiber_).resume());
+  asan_finish_switch(self.fake_stack, nullptr);
   current_ = self.id;
 }
 
@@ -143,6 +215,15 @@ void Scheduler::block(std::uint32_t channel) {
   emit(EventKind::block, channel);
   reschedule(task);
   if (block_hook_) block_hook_->after_block(task.id);
+}
+
+void Scheduler::fail_run(std::string message) {
+  if (killing_ || current_ == no_task) {
+    teardown_failures_.push_back(std::move(message));
+    return;
+  }
+  if (failure_.empty()) failure_ = std::move(message);
+  reschedule(*tasks_[current_ - 1]);  // next_task() sees failure_ and stops the run
 }
 
 void Scheduler::join(task_id target) {
@@ -190,7 +271,7 @@ Scheduler::Task* Scheduler::next_task() {
   using Outcome = RunResult::Outcome;
   if (killing_) {
     IOSIM_ASSERT(++kill_steps_ < 1'000'000, "a killed task keeps running instead of unwinding");
-    return runnable_.empty() ? nullptr : tasks_[runnable_.front() - 1].get();
+    return victim_->state == TaskState::done ? nullptr : victim_;
   }
   for (;;) {
     fire_due_timers();
@@ -233,11 +314,14 @@ RunResult Scheduler::run() {
   if (Task* first = next_task()) transfer(nullptr, first);
   RunResult result;
   result.outcome = stop_.value_or(RunResult::Outcome::completed);
-  result.failure = failure_;
   result.blocked = unfinished_tasks();
   result.steps = steps_;
   result.end_time_ns = now_ns_;
   kill_unfinished();
+  result.failure = failure_;
+  for (const std::string& failure : teardown_failures_) {
+    result.failure += fmt::format("{}while unwinding: {}", result.failure.empty() ? "" : "; ", failure);
+  }
   return result;
 }
 
@@ -252,17 +336,26 @@ std::vector<BlockedTask> Scheduler::unfinished_tasks() const {
   return unfinished;
 }
 
-// Teardown: mark every unfinished task killed and run it until its stack has unwound. A killed task's
-// blocking calls return at once (block() does not park) and SimOs throws TaskKilled at its next syscall.
+// Teardown: mark every unfinished task killed, then unwind them one at a time, newest first (a task is
+// always newer than the task that started it, so children unwind before their parents and main last). A
+// killed task's blocking calls return at once (block() does not park) and SimOs throws TaskKilled at its
+// next syscall; the victim runs alone until its stack has unwound, whoever its destructors wake.
 void Scheduler::kill_unfinished() {
   killing_ = true;
-  for (auto& task : tasks_) {
-    if (task->state == TaskState::done) continue;
-    task->killed = true;
-    if (task->state == TaskState::blocked) make_runnable(*task);
+  for (auto& task : tasks_) task->killed = task->state != TaskState::done;
+  for (auto task = tasks_.rbegin(); task != tasks_.rend(); ++task) {
+    if ((*task)->state != TaskState::done) kill(**task);
   }
-  while (!runnable_.empty()) transfer(nullptr, tasks_[runnable_.front() - 1].get());
+  victim_ = nullptr;
   timers_.clear();
+}
+
+void Scheduler::kill(Task& task) {
+  if (task.state == TaskState::blocked) make_runnable(task);
+  victim_ = &task;
+  teardown_calls_ = 0;
+  transfer(nullptr, &task);
+  IOSIM_ASSERT(task.state == TaskState::done, "a killed task came back to the scheduler without unwinding");
 }
 
 }  // namespace iosim::sim

@@ -26,6 +26,20 @@ struct SchedulerLimits {
 
 enum class TaskState : std::uint8_t { runnable, blocked, done };
 
+// The C++ runtime's exception state of one context (Itanium C++ ABI 2.2.2, __cxa_eh_globals: the caught
+// exceptions and the count std::uncaught_exceptions() reads). The runtime keeps one per OS thread; every
+// fiber switch swaps it, so an exception unwinding one task is invisible to the others.
+struct ExceptionState {
+  void* caught_exceptions = nullptr;
+  unsigned int uncaught_exceptions = 0;
+};
+
+// Where a context's stack lies, for AddressSanitizer's fiber-switch annotations (unused in other builds).
+struct StackBounds {
+  const void* bottom = nullptr;
+  std::size_t size = 0;
+};
+
 struct BlockedTask {
   task_id id;
   std::string name;
@@ -45,6 +59,8 @@ std::string_view outcome_name(RunResult::Outcome outcome);
 // Thrown inside a task that was killed at teardown, to unwind its stack; the task's entry catches it.
 struct TaskKilled {};
 
+inline constexpr std::uint64_t teardown_grace_calls_max = 10'000;
+
 class Scheduler final : public Runtime {
  public:
   Scheduler(Trace& trace, Strategy& strategy, SchedulerLimits limits = {});
@@ -55,7 +71,9 @@ class Scheduler final : public Runtime {
   task_id spawn(std::string name, std::function<void()> body);
 
   // Runs until every task is done, or the run deadlocks, livelocks, runs out of virtual time or a task throws.
-  // Unfinished tasks are then killed (their stacks unwound) so nothing leaks.
+  // Unfinished tasks are then killed and their stacks unwound one at a time, the newest task first and
+  // "main" last: a thread's destructors run while the objects its parent owns (the server on main's stack,
+  // its mutexes) still exist, so no unwinding touches what another task's unwinding freed.
   RunResult run();
 
   // --- called from inside a task ---
@@ -67,6 +85,15 @@ class Scheduler final : public Runtime {
   // once when the task has been killed: callers then see killed() and give up (as Linux's signal_pending).
   void block(std::uint32_t channel) override;
   bool killed() const override { return current_ != no_task && tasks_[current_ - 1]->killed; }
+  // A misuse the application cannot survive (a mutex destroyed while held, a Thread destroyed unjoined):
+  // the run stops at once with outcome task_failed and `message`; the current task is parked where it is
+  // and unwound with the others. During teardown the message is added to the report instead.
+  void fail_run(std::string message);
+  // A torn-down task's calls that run in destructors (close, join, lock, unlock ...) return normally, so no
+  // exception leaves a destructor; past teardown_grace_calls_max of them the task is taken to loop on them,
+  // and the next one unwinds it.
+  bool teardown_grace_left() const { return teardown_calls_ < teardown_grace_calls_max; }
+  void spend_teardown_grace() { ++teardown_calls_; }
   // Blocks the current task until `task` is done (or the current task is killed).
   void join(task_id task);
   std::uint32_t wait_channel(task_id id) const { return tasks_[id - 1]->channel; }
@@ -102,6 +129,9 @@ class Scheduler final : public Runtime {
     std::vector<task_id> joiners;
     int errno_value = 0;
     bool killed = false;
+    ExceptionState exceptions;       // saved while it is switched out
+    StackBounds stack;               // its fiber's stack
+    void* fake_stack = nullptr;      // ASan's fake-stack handle while it is switched out
   };
   struct Timer {
     std::uint32_t purpose;
@@ -124,6 +154,7 @@ class Scheduler final : public Runtime {
   bool advance_to_next_timer();
   void finish(Task& task);
   void kill_unfinished();
+  void kill(Task& task);
   std::vector<BlockedTask> unfinished_tasks() const;
   void emit(EventKind kind, std::uint32_t subject, std::uint32_t object = 0, std::int64_t arg0 = 0,
             std::int64_t arg1 = 0);
@@ -138,8 +169,14 @@ class Scheduler final : public Runtime {
   std::vector<std::uint32_t> choices_;
   boost::context::fiber scheduler_fiber_;  // run()'s context: entered at the start and when the run stops
   Task* previous_ = nullptr;               // who switched last (null: run()'s context)
+  ExceptionState scheduler_exceptions_;    // run()'s, while a task runs
+  StackBounds scheduler_stack_;            // run()'s stack, learnt at the first switch away from it (ASan)
+  void* scheduler_fake_stack_ = nullptr;
   std::optional<RunResult::Outcome> stop_;
   bool killing_ = false;                   // teardown: unwinding unfinished tasks, no strategy, no timers
+  Task* victim_ = nullptr;                 // teardown: the one task unwinding now
+  std::uint64_t teardown_calls_ = 0;       // teardown: the victim's calls that returned instead of unwinding
+  std::vector<std::string> teardown_failures_;  // misuse found while unwinding (fail_run during teardown)
   std::uint64_t kill_steps_ = 0;
   task_id current_ = no_task;
   std::int64_t now_ns_ = 0;

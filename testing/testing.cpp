@@ -30,8 +30,10 @@ class FatalFailureInWorld : public std::runtime_error {
 class StopWorldOnFatalFailure : public ::testing::EmptyTestEventListener {
   void OnTestPartResult(const ::testing::TestPartResult& result) override {
     if (current_os == nullptr || !result.fatally_failed() || std::uncaught_exceptions() > 0) return;
-    throw FatalFailureInWorld(fmt::format(
-        "fatal failure at {}:{}", result.file_name() ? result.file_name() : "?", result.line_number()));
+    const std::string what = fmt::format("fatal failure at {}:{}", result.file_name() ? result.file_name() : "?",
+                                         result.line_number());
+    stop_world(what);  // the world stops here; this task unwinds later, after the threads it started
+    throw FatalFailureInWorld(what);
   }
 };
 

@@ -42,7 +42,17 @@ WorldResult::Outcome public_outcome(sim::RunResult::Outcome outcome) {
   return To::task_failed;
 }
 
+// The world run_world is running on this thread, for stop_world.
+SimOs* running_world = nullptr;
+
 }  // namespace
+
+void stop_world(std::string_view what) {
+  if (running_world == nullptr) return;
+  sim::Scheduler& scheduler = running_world->scheduler();
+  if (scheduler.current() == sim::no_task) return;
+  scheduler.fail_run(fmt::format("task {} threw: {}", scheduler.task_name(scheduler.current()), what));
+}
 
 std::string_view outcome_name(WorldResult::Outcome outcome) {
   switch (outcome) {
@@ -88,6 +98,8 @@ WorldResult run_world(const WorldConfig& config, const std::function<void(Os&)>&
                                  config.reproduce.empty() ? "" : "; reproduce: " + config.reproduce));
   SimOs os(sim_config(config));
   WorldResult result;
+  SimOs* const enclosing_world = running_world;
+  running_world = &os;
   const SimOutcome outcome = os.run([&] {
     try {
       body(os);
@@ -100,6 +112,7 @@ WorldResult run_world(const WorldConfig& config, const std::function<void(Os&)>&
       throw;  // the scheduler stops the world with task_failed and names the exception
     }
   });
+  running_world = enclosing_world;
   set_assert_context("");
   result.outcome = public_outcome(outcome.run.outcome);
   result.failure = outcome.run.failure;

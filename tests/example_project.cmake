@@ -4,12 +4,7 @@
 set(work ${IOSIM_BINARY_DIR}/example)
 set(stage ${work}/stage)
 
-function(step what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE status)
-  if(NOT status EQUAL 0)
-    message(FATAL_ERROR "example_echo_server: ${what} failed (${status}): ${ARGN}")
-  endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/nested_build.cmake)
 
 file(REMOVE_RECURSE ${stage})
 step("installing iosim to ${stage}" ${CMAKE_COMMAND} --install ${IOSIM_BINARY_DIR} --prefix ${stage})

@@ -219,8 +219,10 @@ class ReducedOs final : public Os {
   std::unique_ptr<Thread> thread_create(std::string n, std::function<void()> b) override {
     return inner_.thread_create(std::move(n), std::move(b));
   }
-  std::unique_ptr<Mutex> mutex_create() override { return inner_.mutex_create(); }
-  std::unique_ptr<CondVar> condvar_create() override { return inner_.condvar_create(); }
+  std::unique_ptr<Mutex> mutex_create(std::string_view name = {}) override { return inner_.mutex_create(name); }
+  std::unique_ptr<CondVar> condvar_create(std::string_view name = {}) override {
+    return inner_.condvar_create(name);
+  }
   void sleep_for(std::int64_t ns) override { inner_.sleep_for(ns); }
   std::int64_t monotonic_ns() override { return inner_.monotonic_ns(); }
 

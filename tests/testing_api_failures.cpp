@@ -57,10 +57,15 @@ IOSIM_TEST(FatalInThread, StopsTheWorld) {
   worker->join();
 }
 
-// A programmer error the simulator asserts on (a Thread destroyed without join) stops the process; the
-// assertion's message must still say how to replay the run.
-IOSIM_TEST(ProgrammerError, ThreadNotJoined) {
-  auto forgotten = os.thread_create("forgotten", [] {});
+// A programmer error the simulator asserts on (a condition variable waited on with a mutex that is not the
+// simulator's) stops the process; the assertion's message must still say how to replay the run.
+IOSIM_TEST(ProgrammerError, ForeignMutex) {
+  struct ForeignMutex final : iosim::Mutex {
+    void lock() override {}
+    void unlock() override {}
+  } foreign;
+  auto condition = os.condvar_create();
+  condition->wait(foreign);
 }
 
 // The lost update again as a property: it needs at least one increment (the input) and a bad interleaving

@@ -225,12 +225,12 @@ TEST(FailureReport, AFatalFailureInAThreadStopsTheWorld) {
 }
 
 TEST(FailureReport, AnAssertionThatStopsTheProcessSaysHowToReplay) {
-  const Output output = run("", "ProgrammerError.ThreadNotJoined");
+  const Output output = run("", "ProgrammerError.ForeignMutex");
   EXPECT_NE(output.exit_code, 0) << output.text;
-  EXPECT_NE(output.text.find("iosim::Thread destroyed without join()"), std::string::npos) << output.text;
+  EXPECT_NE(output.text.find("CondVar::wait with a Mutex from another Os"), std::string::npos) << output.text;
   EXPECT_NE(
       output.text.find("while running seed 1, strategy random; reproduce: IOSIM_SEED=1 " +
-                       std::string(IOSIM_FAILURES_PATH) + " --gtest_filter=ProgrammerError.ThreadNotJoined"),
+                       std::string(IOSIM_FAILURES_PATH) + " --gtest_filter=ProgrammerError.ForeignMutex"),
       std::string::npos)
       << output.text;
 }

@@ -98,8 +98,10 @@ class FaultOs final : public Os {
   std::unique_ptr<Thread> thread_create(std::string name, std::function<void()> body) override {
     return inner_.thread_create(std::move(name), std::move(body));
   }
-  std::unique_ptr<Mutex> mutex_create() override { return inner_.mutex_create(); }
-  std::unique_ptr<CondVar> condvar_create() override { return inner_.condvar_create(); }
+  std::unique_ptr<Mutex> mutex_create(std::string_view name = {}) override { return inner_.mutex_create(name); }
+  std::unique_ptr<CondVar> condvar_create(std::string_view name = {}) override {
+    return inner_.condvar_create(name);
+  }
   void sleep_for(std::int64_t duration_ns) override { inner_.sleep_for(duration_ns); }
   std::int64_t monotonic_ns() override { return inner_.monotonic_ns(); }
 

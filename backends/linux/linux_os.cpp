@@ -316,11 +316,11 @@ std::unique_ptr<Thread> LinuxOs::thread_create(std::string name, std::function<v
   return thread;
 }
 
-std::unique_ptr<Mutex> LinuxOs::mutex_create() {
+std::unique_ptr<Mutex> LinuxOs::mutex_create(std::string_view) {
   return std::make_unique<native::StdMutex>();
 }
 
-std::unique_ptr<CondVar> LinuxOs::condvar_create() {
+std::unique_ptr<CondVar> LinuxOs::condvar_create(std::string_view) {
   return std::make_unique<native::StdCondVar>();
 }
 

@@ -144,8 +144,10 @@ class RecordingOs final : public Os {
   win32::DWORD GetLastError() override { return inner_.GetLastError(); }
   void SetLastError(win32::DWORD dwErrCode) override { inner_.SetLastError(dwErrCode); }
   int WSAGetLastError() override { return inner_.WSAGetLastError(); }
-  std::unique_ptr<Mutex> mutex_create() override { return inner_.mutex_create(); }
-  std::unique_ptr<CondVar> condvar_create() override { return inner_.condvar_create(); }
+  std::unique_ptr<Mutex> mutex_create(std::string_view name = {}) override { return inner_.mutex_create(name); }
+  std::unique_ptr<CondVar> condvar_create(std::string_view name = {}) override {
+    return inner_.condvar_create(name);
+  }
   void sleep_for(std::int64_t duration_ns) override { inner_.sleep_for(duration_ns); }
   std::int64_t monotonic_ns() override { return inner_.monotonic_ns(); }
 

@@ -25,14 +25,36 @@ constexpr const char* call_names[c_count] = {
     "epoll_wait", "eventfd"};
 static_assert(c_count <= 40);
 
-// True while the current task unwinds after being killed: calls must neither block nor throw again.
+// True while the current task unwinds an exception (each task has its own count: the scheduler switches the
+// C++ exception state with the stack). A torn-down task must then neither block nor throw again.
 bool unwinding() { return std::uncaught_exceptions() > 0; }
+
+// The calls that run in destructors (closing, joining, waking, locking and unlocking). In a task being torn
+// down they return normally instead of throwing TaskKilled (a throw out of a destructor would end the
+// process), within the scheduler's teardown grace; the task unwinds at its next other call.
+constexpr bool runs_in_destructors(std::uint32_t call) {
+  return call == c_close || call == c_shutdown || call == c_thread_join || call == c_mutex_lock ||
+         call == c_mutex_unlock || call == c_cond_signal || call == c_cond_broadcast;
+}
+
+// True when `call`, made by a task being torn down, must unwind it; spends the teardown grace when it does not.
+bool unwinds_at(sim::Scheduler& scheduler, std::uint32_t call) {
+  if (!scheduler.killed() || unwinding()) return false;
+  if (!runs_in_destructors(call) || !scheduler.teardown_grace_left()) return true;
+  scheduler.spend_teardown_grace();
+  return false;
+}
+
 
 class SimThread final : public Thread {
  public:
   SimThread(SimOs& os, sim::task_id task) : os_(os), task_(task) {}
+  // std::thread would call std::terminate; the simulator fails the run and names the thread.
   ~SimThread() override {
-    IOSIM_ASSERT(joined_ || unwinding() || os_.scheduler().killed(), "iosim::Thread destroyed without join()");
+    sim::Scheduler& scheduler = os_.scheduler();
+    if (joined_ || unwinding() || scheduler.killed() || scheduler.current() == sim::no_task) return;
+    scheduler.fail_run(fmt::format("iosim::Thread {} destroyed without join() by {}", scheduler.task_name(task_),
+                                   scheduler.task_name(scheduler.current())));
   }
   void join() override {
     os_.enter(c_thread_join, task_, 0);
@@ -47,28 +69,71 @@ class SimThread final : public Thread {
   bool joined_ = false;
 };
 
+// The names of the tasks among `tasks` that have not finished: "holder" or "worker, worker".
+std::string live_task_names(sim::Scheduler& scheduler, const std::deque<sim::task_id>& tasks) {
+  std::string names;
+  for (const sim::task_id task : tasks) {
+    if (task == sim::no_task || scheduler.is_done(task)) continue;
+    names += fmt::format("{}{}", names.empty() ? "" : ", ", scheduler.task_name(task));
+  }
+  return names;
+}
+
+// A wait list shared by a synchronisation object and the tasks parked on it: a task resumed after the
+// object was destroyed (the run has failed, and the task is being unwound) still finds the list alive.
+struct SyncState {
+  sim::task_id owner = sim::no_task;  // mutexes only
+  std::deque<sim::task_id> waiters;
+};
+
 // A non-recursive mutex with a FIFO of waiters. unlock() wakes the first waiter, which competes again for
 // the lock when it runs (no hand-off), as a futex-based pthread mutex does.
 class SimMutex final : public Mutex {
  public:
   SimMutex(SimOs& os, std::uint32_t channel) : os_(os), channel_(channel) {}
-  void lock() override {
-    if (unwinding()) return;  // a killed task's destructors may unlock what it holds; nothing to wait for
-    os_.enter(c_mutex_lock, channel_, 0);
+  // pthread_mutex_destroy on a mutex in use is EBUSY (and undefined behaviour): the run fails, naming it.
+  // A task killed inside its own critical section may drop the mutex it holds: that is the teardown's doing.
+  ~SimMutex() override {
     sim::Scheduler& scheduler = os_.scheduler();
-    while (owner_ != sim::no_task) {
-      IOSIM_ASSERT(owner_ != scheduler.current(), "iosim::Mutex locked twice by the same thread");
-      waiters_.push_back(scheduler.current());
-      scheduler.block(channel_);
-      if (scheduler.killed()) throw sim::TaskKilled{};
+    const bool dropped_by_teardown = scheduler.killed() && state_->owner == scheduler.current();
+    const std::string holder = dropped_by_teardown ? "" : live_task_names(scheduler, {state_->owner});
+    const std::string waiters = live_task_names(scheduler, state_->waiters);
+    if (holder.empty() && waiters.empty()) return;
+    release_guards();  // the holder's LockGuard must not unlock this object once it is gone
+    scheduler.fail_run(fmt::format("iosim::Mutex {} destroyed while {}{}{}", os_.trace().name(channel_),
+                                   holder.empty() ? "" : "held by " + holder,
+                                   !holder.empty() && !waiters.empty() ? " and " : "",
+                                   waiters.empty() ? "" : "waited for by " + waiters));
+  }
+  void lock() override {
+    sim::Scheduler& scheduler = os_.scheduler();
+    if (scheduler.killed()) {  // teardown runs one task alone: take the mutex if free, never wait
+      if (unwinds_at(scheduler, c_mutex_lock)) throw sim::TaskKilled{};
+      if (state_->owner == sim::no_task) state_->owner = scheduler.current();
+      return;
     }
-    owner_ = scheduler.current();
+    os_.enter(c_mutex_lock, channel_, 0);
+    const std::shared_ptr<SyncState> state = state_;
+    while (state->owner != sim::no_task) {
+      if (state->owner == scheduler.current()) {  // a pthread default mutex would hang here for good
+        scheduler.fail_run(fmt::format("iosim::Mutex {} locked twice by {} (a non-recursive mutex: self-deadlock)",
+                                       os_.trace().name(channel_), scheduler.task_name(scheduler.current())));
+        return;  // fail_run returns only when teardown unwinds this task
+      }
+      state->waiters.push_back(scheduler.current());
+      scheduler.block(channel_);
+      if (scheduler.killed()) {  // torn down while waiting: return without it (lock runs in destructors)
+        std::erase(state->waiters, scheduler.current());
+        return;
+      }
+    }
+    state->owner = scheduler.current();
     os_.leave(c_mutex_lock, 0);
   }
   // Never throws: unlock runs in destructors (~LockGuard), and TaskKilled leaving a destructor would
   // terminate the process. A task killed while suspended here returns normally; its next call unwinds it.
   void unlock() override {
-    if (unwinding() || os_.scheduler().killed()) {
+    if (os_.scheduler().killed()) {
       release();
       return;
     }
@@ -81,14 +146,17 @@ class SimMutex final : public Mutex {
   // release the mutex and go to sleep atomically (else a notify could slip in between and be lost).
   void release() {
     sim::Scheduler& scheduler = os_.scheduler();
-    if (owner_ != scheduler.current()) {
-      IOSIM_ASSERT(unwinding() || scheduler.killed(), "iosim::Mutex unlocked by a thread that does not own it");
+    if (state_->owner != scheduler.current()) {
+      if (scheduler.killed()) return;  // a torn-down task's guard may not hold it any more
+      scheduler.fail_run(fmt::format("iosim::Mutex {} unlocked by {}, which does not hold it (pthreads: EPERM "
+                                     "or undefined behaviour)",
+                                     os_.trace().name(channel_), scheduler.task_name(scheduler.current())));
       return;
     }
-    owner_ = sim::no_task;
-    if (!waiters_.empty()) {
-      const sim::task_id next = waiters_.front();
-      waiters_.pop_front();
+    state_->owner = sim::no_task;
+    if (!state_->waiters.empty()) {
+      const sim::task_id next = state_->waiters.front();
+      state_->waiters.pop_front();
       scheduler.wake(next, channel_);
     }
   }
@@ -96,50 +164,61 @@ class SimMutex final : public Mutex {
  private:
   SimOs& os_;
   std::uint32_t channel_;
-  sim::task_id owner_ = sim::no_task;
-  std::deque<sim::task_id> waiters_;
+  std::shared_ptr<SyncState> state_ = std::make_shared<SyncState>();
 };
 
 class SimCondVar final : public CondVar {
  public:
   SimCondVar(SimOs& os, std::uint32_t channel) : os_(os), channel_(channel) {}
+  // pthread_cond_destroy with waiters is EBUSY (and undefined behaviour): the run fails, naming it.
+  ~SimCondVar() override {
+    const std::string waiters = live_task_names(os_.scheduler(), state_->waiters);
+    if (waiters.empty()) return;
+    os_.scheduler().fail_run(fmt::format("iosim::CondVar {} destroyed while {} waited on it",
+                                         os_.trace().name(channel_), waiters));
+  }
   void wait(Mutex& mutex) override {
-    if (unwinding()) return;
+    if (unwinding() && os_.scheduler().killed()) return;  // a torn-down task's destructor: nobody will notify
     auto* sim_mutex = dynamic_cast<SimMutex*>(&mutex);
     IOSIM_ASSERT(sim_mutex != nullptr, "CondVar::wait with a Mutex from another Os");
     os_.enter(c_cond_wait, channel_, sim_mutex->channel());  // arg1: the mutex it releases (for iosim graph)
     sim::Scheduler& scheduler = os_.scheduler();
-    waiters_.push_back(scheduler.current());
+    const std::shared_ptr<SyncState> state = state_;
+    state->waiters.push_back(scheduler.current());
     sim_mutex->release();  // atomically with the block below: no scheduling point in between
     scheduler.block(channel_);
-    std::erase(waiters_, scheduler.current());
+    std::erase(state->waiters, scheduler.current());
+    // Killed: unwind without touching this object or `mutex`, either of which may be gone by now.
     if (scheduler.killed()) throw sim::TaskKilled{};
     mutex.lock();
     os_.leave(c_cond_wait, 0);
   }
   void notify_one() override {
-    if (unwinding()) return;
     os_.enter(c_cond_signal, channel_, 0);
-    if (!waiters_.empty()) {
-      const sim::task_id next = waiters_.front();
-      waiters_.pop_front();
+    if (!state_->waiters.empty()) {
+      const sim::task_id next = state_->waiters.front();
+      state_->waiters.pop_front();
       os_.scheduler().wake(next, channel_);
     }
     os_.leave(c_cond_signal, 0);
   }
   void notify_all() override {
-    if (unwinding()) return;
     os_.enter(c_cond_broadcast, channel_, 0);
-    for (const sim::task_id waiter : waiters_) os_.scheduler().wake(waiter, channel_);
-    waiters_.clear();
+    for (const sim::task_id waiter : state_->waiters) os_.scheduler().wake(waiter, channel_);
+    state_->waiters.clear();
     os_.leave(c_cond_broadcast, 0);
   }
 
  private:
   SimOs& os_;
   std::uint32_t channel_;
-  std::deque<sim::task_id> waiters_;
+  std::shared_ptr<SyncState> state_ = std::make_shared<SyncState>();
 };
+
+// "mutex#3" or, named, "mutex#3(queue)": the prefix stays, so the analyses still know what it is.
+std::string sync_object_name(std::string_view kind, std::uint32_t number, std::string_view name) {
+  return name.empty() ? fmt::format("{}#{}", kind, number) : fmt::format("{}#{}({})", kind, number, name);
+}
 
 }  // namespace
 
@@ -178,7 +257,7 @@ int SimOs::last_errno() const { return scheduler_->task_errno(scheduler_->curren
 void SimOs::set_last_errno(int error) { scheduler_->task_errno(scheduler_->current()) = error; }
 
 void SimOs::enter(std::uint32_t call, std::int64_t arg0, std::int64_t arg1) {
-  if (scheduler_->killed() && !unwinding()) throw sim::TaskKilled{};
+  if (unwinds_at(*scheduler_, call)) throw sim::TaskKilled{};
   trace_.record({scheduler_->now_ns(), scheduler_->current(), sim::EventKind::sys_enter, names_[call], 0, arg0, arg1});
   scheduler_->yield();
   scheduler_->consume(config_.syscall_cost_ns);
@@ -186,7 +265,7 @@ void SimOs::enter(std::uint32_t call, std::int64_t arg0, std::int64_t arg1) {
 
 long SimOs::leave(std::uint32_t call, long result) {
   const long returned = leave_without_kill(call, result);
-  if (scheduler_->killed() && !unwinding()) throw sim::TaskKilled{};
+  if (scheduler_->killed() && !unwinding() && !runs_in_destructors(call)) throw sim::TaskKilled{};
   return returned;
 }
 
@@ -300,12 +379,12 @@ std::unique_ptr<Thread> SimOs::thread_create(std::string name, std::function<voi
   return std::make_unique<SimThread>(*this, task);
 }
 
-std::unique_ptr<Mutex> SimOs::mutex_create() {
-  return std::make_unique<SimMutex>(*this, trace_.intern(fmt::format("mutex#{}", ++mutex_count_)));
+std::unique_ptr<Mutex> SimOs::mutex_create(std::string_view name) {
+  return std::make_unique<SimMutex>(*this, trace_.intern(sync_object_name("mutex", ++mutex_count_, name)));
 }
 
-std::unique_ptr<CondVar> SimOs::condvar_create() {
-  return std::make_unique<SimCondVar>(*this, trace_.intern(fmt::format("condvar#{}", ++condvar_count_)));
+std::unique_ptr<CondVar> SimOs::condvar_create(std::string_view name) {
+  return std::make_unique<SimCondVar>(*this, trace_.intern(sync_object_name("condvar", ++condvar_count_, name)));
 }
 
 void SimOs::sleep_for(std::int64_t duration_ns) {

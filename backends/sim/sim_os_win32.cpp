@@ -62,13 +62,27 @@ std::int64_t timeout_of(DWORD milliseconds) {
   return milliseconds == win32::INFINITE_ ? -1 : static_cast<std::int64_t>(milliseconds);
 }
 
+// As runs_in_destructors in sim_os.cpp: in a task being torn down these return instead of unwinding it.
+constexpr bool win32_runs_in_destructors(int call) {
+  return call == w_closesocket || call == w_close_handle || call == w_cancel_io_ex;
+}
+
+// A task being torn down unwinds at its next call, unless it is unwinding already or the call is one that
+// runs in destructors (within the scheduler's teardown grace, which it then spends).
+bool unwinds_here(sim::Scheduler& scheduler, int call) {
+  if (!scheduler.killed() || std::uncaught_exceptions() > 0) return false;
+  if (!win32_runs_in_destructors(call) || !scheduler.teardown_grace_left()) return true;
+  scheduler.spend_teardown_grace();
+  return false;
+}
+
 }  // namespace
 
 void SimOs::win32_enter(int call, std::int64_t arg0, std::int64_t arg1) {
   if (!win32_names_[0]) {  // interned on first use: runs without Win32 calls keep their name table
     for (int i = 0; i < w_count; ++i) win32_names_[i] = trace_.intern(win32_call_names[i]);
   }
-  if (scheduler_->killed() && std::uncaught_exceptions() == 0) throw sim::TaskKilled{};
+  if (unwinds_here(*scheduler_, call)) throw sim::TaskKilled{};
   trace_.record({scheduler_->now_ns(), scheduler_->current(), sim::EventKind::sys_enter, win32_names_[call],
                  0, arg0, arg1});
   scheduler_->yield();
@@ -78,7 +92,7 @@ void SimOs::win32_enter(int call, std::int64_t arg0, std::int64_t arg1) {
 bool SimOs::win32_leave(int call, bool ok, std::int64_t result, DWORD error) {
   trace_.record({scheduler_->now_ns(), scheduler_->current(), sim::EventKind::sys_exit, win32_names_[call], 0,
                  result, ok ? 0 : error});
-  if (scheduler_->killed() && std::uncaught_exceptions() == 0) throw sim::TaskKilled{};
+  if (unwinds_here(*scheduler_, call)) throw sim::TaskKilled{};
   if (!ok) SetLastError(error);
   return ok;
 }

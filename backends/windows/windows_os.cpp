@@ -593,10 +593,10 @@ int WindowsOs::eventfd(unsigned int, int) {
 std::unique_ptr<Thread> WindowsOs::thread_create(std::string, std::function<void()> body) {
   return std::make_unique<native::StdThread>(std::move(body));
 }
-std::unique_ptr<Mutex> WindowsOs::mutex_create() {
+std::unique_ptr<Mutex> WindowsOs::mutex_create(std::string_view) {
   return std::make_unique<native::StdMutex>();
 }
-std::unique_ptr<CondVar> WindowsOs::condvar_create() {
+std::unique_ptr<CondVar> WindowsOs::condvar_create(std::string_view) {
   return std::make_unique<native::StdCondVar>();
 }
 

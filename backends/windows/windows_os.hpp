@@ -79,8 +79,8 @@ class WindowsOs final : public Os {
   int eventfd(unsigned int initval, int flags) override;
 
   std::unique_ptr<Thread> thread_create(std::string name, std::function<void()> body) override;
-  std::unique_ptr<Mutex> mutex_create() override;
-  std::unique_ptr<CondVar> condvar_create() override;
+  std::unique_ptr<Mutex> mutex_create(std::string_view name = {}) override;
+  std::unique_ptr<CondVar> condvar_create(std::string_view name = {}) override;
   void sleep_for(std::int64_t duration_ns) override;
   std::int64_t monotonic_ns() override;
 

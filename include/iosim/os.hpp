@@ -25,18 +25,36 @@ struct SockAddr {
 inline constexpr std::uint32_t loopback_ip = 0x7f000001;
 inline constexpr std::uint32_t any_ip = 0;
 
-// A thread of the application. Destroying a joinable Thread without join() is a programmer error.
+// A thread of the application. Destroying a joinable Thread without join() is a programmer error
+// (std::thread calls std::terminate); the simulator fails the run and names the thread.
 class Thread {
  public:
   virtual ~Thread() = default;
   virtual void join() = 0;
 };
 
+class LockGuard;
+
+// A non-recursive mutex. Destroying one that a thread holds or waits for is a programmer error (pthreads:
+// EBUSY); the simulator fails the run and names it. A LockGuard that outlives its mutex lets go of it
+// instead of unlocking freed memory, so a world torn down after such an error never touches it again.
 class Mutex {
  public:
-  virtual ~Mutex() = default;
+  Mutex() = default;
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+  virtual ~Mutex();
   virtual void lock() = 0;
   virtual void unlock() = 0;
+
+ protected:
+  // Every LockGuard still on this mutex lets go of it (its destructor will not unlock). ~Mutex does this; a
+  // backend that reports the destruction of a mutex in use calls it first.
+  void release_guards();
+
+ private:
+  friend class LockGuard;
+  LockGuard* guards_ = nullptr;  // every live LockGuard on this mutex; changed only by a thread holding it
 };
 
 class CondVar {
@@ -52,14 +70,39 @@ class CondVar {
 // Scoped lock over iosim::Mutex, so application code reads like std::lock_guard code.
 class LockGuard {
  public:
-  explicit LockGuard(Mutex& mutex) : mutex_(mutex) { mutex_.lock(); }
-  ~LockGuard() { mutex_.unlock(); }
+  explicit LockGuard(Mutex& mutex) : mutex_(&mutex) {
+    mutex.lock();
+    next_ = mutex.guards_;
+    if (next_) next_->previous_ = this;
+    mutex.guards_ = this;
+  }
+  ~LockGuard() {
+    if (mutex_ == nullptr) return;  // the mutex was destroyed first (the run has already failed)
+    unlink();
+    mutex_->unlock();
+  }
   LockGuard(const LockGuard&) = delete;
   LockGuard& operator=(const LockGuard&) = delete;
 
  private:
-  Mutex& mutex_;
+  friend class Mutex;
+  void unlink() {
+    if (previous_) previous_->next_ = next_;
+    else mutex_->guards_ = next_;
+    if (next_) next_->previous_ = previous_;
+  }
+
+  Mutex* mutex_;
+  LockGuard* previous_ = nullptr;  // the other guards of the same mutex (a guard whose thread sleeps in
+  LockGuard* next_ = nullptr;      // CondVar::wait stays linked while another thread's guard holds it)
 };
+
+inline void Mutex::release_guards() {
+  for (LockGuard* guard = guards_; guard != nullptr; guard = guard->next_) guard->mutex_ = nullptr;
+  guards_ = nullptr;
+}
+
+inline Mutex::~Mutex() { release_guards(); }
 
 // The seam between application code and an operating system (in the manner of LevelDB's Env). The same
 // application runs on SimOs (the deterministic virtual kernel) and on LinuxOs (real syscalls and threads).
@@ -111,8 +154,10 @@ class Os {
 
   // --- threads, locks, time ---
   virtual std::unique_ptr<Thread> thread_create(std::string name, std::function<void()> body) = 0;
-  virtual std::unique_ptr<Mutex> mutex_create() = 0;
-  virtual std::unique_ptr<CondVar> condvar_create() = 0;
+  // `name` (optional) is how the simulator calls the object in deadlock listings, traces and graphs:
+  // "mutex#2(queue)" instead of "mutex#2". Other backends ignore it.
+  virtual std::unique_ptr<Mutex> mutex_create(std::string_view name = {}) = 0;
+  virtual std::unique_ptr<CondVar> condvar_create(std::string_view name = {}) = 0;
   virtual void sleep_for(std::int64_t duration_ns) = 0;
   virtual std::int64_t monotonic_ns() = 0;
 

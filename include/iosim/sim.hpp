@@ -64,4 +64,10 @@ bool is_strategy_name(std::string_view name);
 // is_strategy_name(strategy).
 WorldResult run_world(const WorldConfig& config, const std::function<void(Os&)>& body);
 
+// Called from a task of a running world: stops the world at once with outcome task_failed, as if the calling
+// task had thrown `what`, but before any of its destructors run. The task then unwinds with the others, after
+// every thread it started (IOSIM_TEST's fatal failures use this, so a server on the test body's stack is
+// destroyed only after the threads that use it). Outside a world it does nothing.
+void stop_world(std::string_view what);
+
 }  // namespace iosim

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "iosim/status.hpp"
-#include "scenarios/fault_plan.hpp"
+#include "backends/fault/fault_plan.hpp"
 
 namespace iosim {
 

@@ -13,7 +13,7 @@
 #include "backends/linux/linux_os.hpp"
 #include "backends/sim/sim_os.hpp"
 #include "scenarios/checks.hpp"
-#include "scenarios/fault_plan.hpp"
+#include "backends/fault/fault_plan.hpp"
 #include "scenarios/proactor/proactor.hpp"
 #include "scenarios/registry.hpp"
 #include "tools/driver.hpp"

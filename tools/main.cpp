@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string_view>
 
-#include "scenarios/fault_plan.hpp"
+#include "backends/fault/fault_plan.hpp"
 #include "tools/commands.hpp"
 
 namespace {

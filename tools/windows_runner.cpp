@@ -11,7 +11,7 @@
 
 #include "backends/fault/fault_os.hpp"
 #include "backends/windows/windows_os.hpp"
-#include "scenarios/fault_plan.hpp"
+#include "backends/fault/fault_plan.hpp"
 #include "scenarios/scenario.hpp"
 #include "scenarios/workload.hpp"
 

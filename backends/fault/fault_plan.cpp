@@ -1,5 +1,5 @@
-// backends/fault/fault_plan.cpp — the one table of fault names behind FaultPlan, shared by scenario files, the CLI
-// and the testing API, and the seeds of the fault PRNG streams.
+// backends/fault/fault_plan.cpp — the one table of fault names behind FaultPlan (scenario files, the CLI, the
+// testing API) and the seeds of the fault PRNG streams.
 #include "backends/fault/fault_plan.hpp"
 
 #include <fmt/format.h>

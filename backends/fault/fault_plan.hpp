@@ -1,5 +1,5 @@
-// backends/fault/fault_plan.hpp — FaultPlan: every fault a run may inject, by name, with its probability. A scenario
-// file's "faults", the CLI's --fault NAME=P and a test's WorldConfig::faults fill it through the one set_fault table.
+// backends/fault/fault_plan.hpp — FaultPlan: every fault a run may inject, by name, with its probability. A
+// scenario's "faults", --fault NAME=P and WorldConfig::faults fill it through the one set_fault table.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +43,8 @@ Status apply_fault_list(FaultPlan& plan, std::string_view assignments);
 // The seed of FaultOs's PRNG for a run with schedule seed `run_seed`, the same on every backend (the Windows
 // runner derives it too), so a faulty run injects the same decisions wherever it runs.
 std::uint64_t syscall_fault_seed(std::uint64_t run_seed);
-// The seed of the simulated kernel's network-fault PRNG (kernel_config::fault_seed) for schedule seed `run_seed`.
+// The seed of the simulated kernel's network-fault PRNG (kernel_config::fault_seed) for schedule seed
+// `run_seed`.
 std::uint64_t network_fault_seed(std::uint64_t run_seed);
 
 }  // namespace iosim

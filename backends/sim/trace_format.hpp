@@ -1,5 +1,5 @@
-// backends/sim/trace_format.hpp — turning a captured run into text: one readable line per event (--explain) and
-// JSON lines (--trace-out), with task and object names resolved.
+// backends/sim/trace_format.hpp — a captured run as text: one readable line per event (--explain) and JSON
+// lines (--trace-out, IOSIM_ARTIFACTS), with task and object names resolved.
 #pragma once
 
 #include <ostream>

@@ -74,7 +74,7 @@ Status write_trace(const ArtifactsRequest& request, const std::function<void(Os&
   return Status::ok();
 }
 
-std::string commands(const Artifacts& written, const WorldResult& traced) {
+std::string commands(const ArtifactsRequest& request, const Artifacts& written, const WorldResult& traced) {
   std::string text;
   if (!written.trace_path.empty()) {
     text += fmt::format("  trace:    {} (trace-hash {})\n", written.trace_path, traced.trace_hash_hex());
@@ -85,8 +85,8 @@ std::string commands(const Artifacts& written, const WorldResult& traced) {
   }
   if (!written.choices_path.empty()) {
     text += fmt::format("  schedule: {}\n", written.choices_path);
-    text += fmt::format("    IOSIM_CHOICES={} {}{}{}\n", written.choices_path, environment_prefix(),
-                        program_name(), gtest_filter());
+    text += fmt::format("    {}IOSIM_CHOICES={} {}{}{}\n", request.replay_prefix, written.choices_path,
+                        environment_prefix(), program_name(), gtest_filter());
   }
   return text;
 }
@@ -120,7 +120,7 @@ Artifacts write_artifacts(const ArtifactsRequest& request, const std::function<v
       written.report += fmt::format("  artifacts: {}\n", status.message());
     }
   }
-  written.report += commands(written, traced);
+  written.report += commands(request, written, traced);
   return written;
 }
 

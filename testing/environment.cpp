@@ -129,7 +129,7 @@ SeedPlan plan_seeds(const Settings& settings) {
 std::optional<std::uint64_t> fixed_seed() {
   const SeedPlan plan = plan_seeds(Settings{});
   if (!plan.error.empty()) return std::nullopt;  // reported by whoever applied the environment
-  if (!plan.choices_path.empty() || environment("IOSIM_SEED")) return plan.first;
+  if (plan.choices_path.empty() && environment("IOSIM_SEED")) return plan.first;
   return std::nullopt;
 }
 

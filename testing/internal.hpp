@@ -24,7 +24,7 @@ struct SeedPlan {
 };
 
 SeedPlan plan_seeds(const Settings& settings);
-// The one seed the environment asks for (IOSIM_SEED, or the seed of IOSIM_CHOICES's file), if any.
+// The one seed IOSIM_SEED asks for, if set (and IOSIM_CHOICES is not: its file names the seed).
 std::optional<std::uint64_t> fixed_seed();
 std::optional<std::string> environment(const char* name);
 // The variables that change a run (IOSIM_FAULTS, IOSIM_STRATEGY, IOSIM_PCT_*, IOSIM_LATENCY_US) as set now,
@@ -54,6 +54,7 @@ struct ArtifactsRequest {
   WorldConfig world;  // the failing world's config
   const WorldResult* failing = nullptr;
   bool gtest_failed = false;
+  std::string replay_prefix;  // what the IOSIM_CHOICES command needs besides ("RC_PARAMS=... " for a check)
 };
 struct Artifacts {
   std::string trace_path, choices_path;  // empty when not written

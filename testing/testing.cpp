@@ -110,9 +110,25 @@ std::string failure_report(const SeedsReport& report, const internal::SeedPlan& 
 }
 
 // What the last failing property case ran; after shrinking, that is the smallest counterexample's world.
-WorldResult& last_failing_case() {
-  static WorldResult world;
-  return world;
+struct FailingCase {
+  WorldResult world;
+  WorldConfig config;
+  std::function<void(Os&)> body;
+};
+FailingCase& last_failing_case() {
+  static FailingCase failing;
+  return failing;
+}
+
+// IOSIM_ARTIFACTS for a failed check: the smallest case's schedule and trace; the replay needs its inputs
+// too.
+std::string check_artifacts(const std::string& rc_params) {
+  const internal::SeedPlan plan = internal::plan_seeds(Settings{});
+  const FailingCase& failing = last_failing_case();
+  if (plan.artifacts_dir.empty() || !failing.body) return "";
+  const internal::ArtifactsRequest request{
+      plan.artifacts_dir, plan.shrink_run_max, failing.config, &failing.world, false, rc_params};
+  return internal::write_artifacts(request, failing.body).report;
 }
 
 }  // namespace
@@ -172,7 +188,7 @@ SeedsReport run_seeds(const Settings& settings, const std::function<void(Os&)>& 
     std::string artifacts;
     if (!plan.artifacts_dir.empty()) {
       const internal::Artifacts written = internal::write_artifacts(
-          {plan.artifacts_dir, plan.shrink_run_max, world, &report.failing, gtest_failed}, body);
+          {plan.artifacts_dir, plan.shrink_run_max, world, &report.failing, gtest_failed, ""}, body);
       report.trace_path = written.trace_path;
       report.choices_path = written.choices_path;
       artifacts = written.report;
@@ -190,27 +206,23 @@ rc::Gen<std::uint64_t> world_seed() {
   return rc::gen::arbitrary<std::uint64_t>();
 }
 
-void run_case(const WorldConfig& world, std::uint64_t seed, const std::function<void(Os&)>& body) {
+void run_case(const WorldConfig& world, std::uint64_t seed, std::function<void(Os&)> body) {
   WorldConfig config = world;
-  config.seed = seed;
+  if (!config.replay_choices) config.seed = seed;  // IOSIM_CHOICES: the seed of its file (apply_environment)
   WorldResult result = internal::run_in_world(config, body);
   if (result.passed()) return;
   const std::exception_ptr thrown = result.exception;
+  result.exception = nullptr;
+  FailingCase& failing = last_failing_case();
+  failing = {std::move(result), config, std::move(body)};
   try {
     if (thrown) std::rethrow_exception(thrown);
   } catch (const rc::detail::CaseResult& case_result) {
     if (case_result.type == rc::detail::CaseResult::Type::Discard) throw;  // RC_PRE: not a failure
-    result.failure = "the property failed in task main";
-    result.exception = nullptr;
-    last_failing_case() = result;
-    throw;
-  } catch (...) {
-    result.exception = nullptr;
-    last_failing_case() = result;
+    failing.world.failure = "the property failed in task main";
     throw;
   }
-  last_failing_case() = result;
-  RC_FAIL(fmt::format("the world did not complete: {}", result.summary()));
+  RC_FAIL(fmt::format("the world did not complete: {}", failing.world.summary()));
 }
 
 bool apply_environment(WorldConfig& world) {
@@ -220,6 +232,7 @@ bool apply_environment(WorldConfig& world) {
     return false;
   }
   world = plan.world;
+  if (world.replay_choices) world.seed = plan.first;  // IOSIM_CHOICES: the seed its file names
   return true;
 }
 
@@ -239,14 +252,17 @@ bool report_check(const rc::detail::TestMetadata& metadata, const rc::detail::Te
   rc::detail::printResultMessage(result, text);
   rc::detail::FailureResult failure;
   if (result.match(failure)) {
-    const WorldResult& world = last_failing_case();
+    const WorldResult& world = last_failing_case().world;
     text << fmt::format("\niosim: the smallest failing case ran world seed {} (strategy {}): {}\n",
                         world.seed, world.strategy, world.summary());
     text << schedule_line(world);
     text << fmt::format("  trace-hash: {}\n", world.trace_hash_hex());
     rc::detail::Configuration config = rc::detail::configuration();
     config.reproduce = {{metadata.id, failure.reproduce}};
-    text << fmt::format("reproduce: RC_PARAMS=\"{}\" {}{}{}", rc::detail::configToMinimalString(config),
+    const std::string rc_params = fmt::format("RC_PARAMS=\"{}\" ", rc::detail::configToMinimalString(config));
+    text << check_artifacts(rc_params);
+    const std::optional<std::string> choices = internal::environment("IOSIM_CHOICES");
+    text << fmt::format("reproduce: {}{}{}{}{}", rc_params, choices ? "IOSIM_CHOICES=" + *choices + " " : "",
                         internal::environment_prefix(), internal::program_name(), internal::gtest_filter());
   }
   ADD_FAILURE() << text.str();

@@ -510,6 +510,28 @@ TEST(Artifacts, IosimChoicesReplaysTheSameFailureAndTraceHash) {
   }
 }
 
+// iosim::check writes the smallest failing case's artifacts; its IOSIM_CHOICES command carries RC_PARAMS, so
+// the replay has the same inputs, the same failure and the artifacts' trace-hash.
+TEST(Artifacts, ACheckWritesArtifactsThatReplayWithItsInputs) {
+  const ArtifactsDirectory directory("check");
+  const Written written = failure_with_artifacts(directory.path(), "LostUpdateProperty.CounterIsExact");
+  EXPECT_EQ(written.output.exit_code, 1) << written.output.text;
+  const std::string stem = directory.path() + "/LostUpdateProperty.CounterIsExact-seed";
+  EXPECT_EQ(written.choices.rfind(stem, 0), 0u) << written.output.text;
+  EXPECT_EQ(written.trace.rfind(stem, 0), 0u) << written.output.text;
+  const std::string params =
+      first_match(written.output.text, R"re(    RC_PARAMS="([^"]+)" IOSIM_CHOICES=)re");
+  ASSERT_FALSE(params.empty()) << written.output.text;
+  ASSERT_FALSE(written.artifacts_hash.empty()) << written.output.text;
+
+  const Output replayed =
+      run("RC_PARAMS='" + params + "' IOSIM_CHOICES=" + written.choices, "LostUpdateProperty.CounterIsExact");
+  EXPECT_EQ(replayed.exit_code, 1) << replayed.text;
+  EXPECT_NE(replayed.text.find("(strategy replay): task_failed after"), std::string::npos) << replayed.text;
+  EXPECT_NE(replayed.text.find("trace-hash: " + written.artifacts_hash), std::string::npos) << replayed.text;
+  EXPECT_NE(replayed.text.find("IOSIM_CHOICES=" + written.choices + " "), std::string::npos) << replayed.text;
+}
+
 TEST(Artifacts, ABadScheduleFileNamesTheFileAndTheLine) {
   const ArtifactsDirectory directory("bad");
   std::filesystem::create_directories(directory.path());

@@ -52,11 +52,12 @@ namespace detail {
 template <typename>
 inline constexpr bool always_false = false;
 
-// The world seed of one property case: generated (and shrunk) by rapidcheck, or IOSIM_SEED when set.
+// The world seed of one property case: generated (and shrunk) by rapidcheck, or IOSIM_SEED when set. (Under
+// IOSIM_CHOICES it is still drawn, so RC_PARAMS replays the same inputs, and the file's seed is used.)
 rc::Gen<std::uint64_t> world_seed();
-// Runs one property case in a world; a failed world fails the case (RC_FAIL) and is remembered for the
-// report.
-void run_case(const WorldConfig& world, std::uint64_t seed, const std::function<void(Os&)>& body);
+// Runs one property case in a world; a failed world fails the case (RC_FAIL) and is remembered, with `body`
+// (which owns copies of the case's inputs), for the report and its artifacts.
+void run_case(const WorldConfig& world, std::uint64_t seed, std::function<void(Os&)> body);
 // The environment (IOSIM_STRATEGY, IOSIM_FAULTS ...) applied to `world`; false (and a gtest failure) when it
 // is not valid.
 bool apply_environment(WorldConfig& world);
@@ -73,10 +74,11 @@ template <typename Property, typename... Args>
 struct WorldProperty<Property, rc::detail::TypeList<Os&, Args...>> {
   Property property;
   WorldConfig world;
-  // rapidcheck generates one value per parameter; the world seed is drawn as one more value of the case.
+  // rapidcheck generates one value per parameter; the world seed is drawn as one more value of the case. The
+  // body keeps copies of the inputs, so a failing case can be replayed after rapidcheck is done with it.
   void operator()(const std::decay_t<Args>&... args) const {
     const std::uint64_t seed = *world_seed();
-    run_case(world, seed, [&](Os& os) { property(os, args...); });
+    run_case(world, seed, [property = property, ... inputs = args](Os& os) { property(os, inputs...); });
   }
 };
 

@@ -84,7 +84,7 @@ std::string commands(const ArtifactsRequest& request, const Artifacts& written, 
     text += fmt::format("    iosim explain {}\n", written.trace_path);
   }
   if (!written.choices_path.empty()) {
-    text += fmt::format("  schedule: {}\n", written.choices_path);
+    text += fmt::format("  choices:  {}\n", written.choices_path);
     text += fmt::format("    {}IOSIM_CHOICES={} {}{}{}\n", request.replay_prefix, written.choices_path,
                         environment_prefix(), program_name(), gtest_filter());
   }

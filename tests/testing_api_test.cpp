@@ -439,7 +439,7 @@ Written failure_with_artifacts(const std::string& directory, const std::string& 
   written.seed = first_match(written.output.text, R"(failed at seed (\d+))");
   written.trace = first_match(written.output.text, R"(  trace: +(\S+\.jsonl) \(trace-hash)");
   written.artifacts_hash = first_match(written.output.text, R"(\.jsonl \(trace-hash ([0-9a-f]{16})\))");
-  written.choices = first_match(written.output.text, R"(  schedule: +(\S+\.choices))");
+  written.choices = first_match(written.output.text, R"(  choices: +(\S+\.choices))");
   return written;
 }
 

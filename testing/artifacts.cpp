@@ -31,6 +31,9 @@ bool fails_the_same_way(const ArtifactsRequest& request, const std::function<voi
                         const std::vector<std::uint32_t>& choices) {
   WorldConfig world = request.world;
   world.replay_choices = choices;
+  // What an IOSIM_ASSERT that stops the process in a replay prints: this is not the seed's own run.
+  world.reproduce = "a replay while shrinking the failing seed's schedule (IOSIM_ARTIFACTS); the seed: " +
+                    request.world.reproduce;
   const QuietRun run = run_quietly(world, body);
   if (run.world.outcome != request.failing->outcome) return false;
   return !request.gtest_failed || run.gtest_failures > 0;

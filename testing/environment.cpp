@@ -112,13 +112,11 @@ std::string environment_prefix() {
 }
 
 SeedPlan plan_seeds(const Settings& settings) {
-  SeedPlan plan{settings.first_seed,
-                settings.seeds,
-                settings.world,
-                settings.artifacts_dir,
-                settings.shrink_run_max,
-                "",
-                ""};
+  SeedPlan plan{.first = settings.first_seed,
+                .count = settings.seeds,
+                .world = settings.world,
+                .artifacts_dir = settings.artifacts_dir,
+                .shrink_run_max = settings.shrink_run_max};
   read_seeds(plan);
   read_world(plan);
   if (const auto artifacts = environment("IOSIM_ARTIFACTS")) plan.artifacts_dir = *artifacts;

@@ -1,5 +1,6 @@
 // tests/testing_api_test.cpp — the user API: run_world's outcomes (include/iosim/sim.hpp), IOSIM_TEST's seed
 // loop and environment, iosim::check, and what a failure prints (testing_api_failures run as a subprocess).
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -293,6 +294,49 @@ TEST(IosimTest, TheEnvironmentSetsFaultsAndLatency) {
     EXPECT_LT(sent[3 + i], 1000) << "IOSIM_FAULTS=short_write=1";
     EXPECT_GE(connects[3 + i], 100'000) << "IOSIM_LATENCY_US=50: the SYN and the SYN-ACK each wait 50 us";
   }
+}
+
+TEST(IosimTest, BadSettingsFaultsFailBeforeAnythingRuns) {
+  EXPECT_NONFATAL_FAILURE(iosim::testing::run_seeds({.world = {.faults = "bogus=1"}}, [](iosim::Os&) {}),
+                          "iosim: Settings::world.faults: 'bogus=1': unknown fault 'bogus'");
+}
+
+std::string stem_of(const std::filesystem::path& directory) {
+  return (directory / "IosimTest.SettingsArtifactsDirWritesBothFiles-seed1").string();
+}
+
+// Settings::artifacts_dir, without the environment: the report names both files, and they hold this test's
+// schedule and a trace.
+TEST(IosimTest, SettingsArtifactsDirWritesBothFiles) {
+  const std::filesystem::path directory =
+      std::filesystem::temp_directory_path() / ("iosim_settings_artifacts_" + std::to_string(getpid()));
+  iosim::testing::SeedsReport report;
+  std::vector<std::string> messages;  // checked outside the interception, which would swallow their failures
+  {
+    ::testing::TestPartResultArray failures;
+    ::testing::ScopedFakeTestPartResultReporter intercept(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+    // Fails by its outcome (a gtest failure would be intercepted too, unseen by run_seeds): a read nobody
+    // feeds.
+    report = iosim::testing::run_seeds({.seeds = 3, .artifacts_dir = directory.string()}, [](iosim::Os& os) {
+      int fds[2];
+      char byte = 0;
+      if (os.pipe2(fds, 0) == 0) os.read(fds[0], &byte, 1);
+    });
+    for (int i = 0; i < failures.size(); ++i) messages.emplace_back(failures.GetTestPartResult(i).message());
+  }
+  ASSERT_EQ(messages.size(), 1u) << ::testing::PrintToString(messages);  // the seed's report
+  EXPECT_NE(messages[0].find("choices:  " + stem_of(directory) + ".choices"), std::string::npos)
+      << messages[0];
+  EXPECT_TRUE(report.failed);
+  const std::string stem = stem_of(directory);
+  EXPECT_EQ(report.trace_path, stem + ".jsonl");
+  EXPECT_EQ(report.choices_path, stem + ".choices");
+  const iosim::Result<iosim::ChoicesFile> choices = iosim::read_choices_file(report.choices_path);
+  ASSERT_TRUE(choices.is_ok()) << choices.error();
+  EXPECT_EQ(choices.value().scenario, "gtest:IosimTest.SettingsArtifactsDirWritesBothFiles");
+  EXPECT_GT(std::filesystem::file_size(report.trace_path), 0u);
+  std::filesystem::remove_all(directory);
 }
 
 TEST(IosimCheck, APropertyThatHoldsPasses) {

@@ -147,11 +147,7 @@ WorldResult run_in_world(const WorldConfig& world, const std::function<void(Os&)
 
 QuietRun run_quietly(const WorldConfig& world, const std::function<void(Os&)>& body) {
   CountFailures failures;
-  WorldResult result = run_world(world, [&](Os& os) {
-    current_os = &os;
-    body(os);
-  });
-  current_os = nullptr;
+  WorldResult result = run_in_world(world, body);
   result.exception = nullptr;
   return {std::move(result), failures.failures};
 }

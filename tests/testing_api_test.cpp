@@ -296,6 +296,36 @@ TEST(IosimTest, TheEnvironmentSetsFaultsAndLatency) {
   }
 }
 
+// A parameterized test's name has '/'s ("Slash/ArtifactNames.AreFileSafe/0"): its artifacts' names replace
+// them, so the files land in the directory itself.
+class ArtifactNames : public ::testing::TestWithParam<int> {};
+
+TEST_P(ArtifactNames, AreFileSafe) {
+  const std::filesystem::path directory =
+      std::filesystem::temp_directory_path() / ("iosim_param_artifacts_" + std::to_string(getpid()));
+  iosim::testing::SeedsReport report;
+  {
+    ::testing::TestPartResultArray failures;  // the seed's report, expected
+    ::testing::ScopedFakeTestPartResultReporter intercept(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+    report = iosim::testing::run_seeds({.seeds = 1, .artifacts_dir = directory.string()}, [](iosim::Os& os) {
+      int fds[2];
+      char byte = 0;
+      if (os.pipe2(fds, 0) == 0) os.read(fds[0], &byte, 1);
+    });
+  }
+  const std::string stem = (directory / "Slash_ArtifactNames.AreFileSafe_0-seed1").string();
+  EXPECT_EQ(report.trace_path, stem + ".jsonl");
+  EXPECT_EQ(report.choices_path, stem + ".choices");
+  EXPECT_TRUE(std::filesystem::exists(stem + ".choices"));
+  const iosim::Result<iosim::ChoicesFile> choices = iosim::read_choices_file(report.choices_path);
+  ASSERT_TRUE(choices.is_ok()) << choices.error();
+  EXPECT_EQ(choices.value().scenario, "gtest:Slash/ArtifactNames.AreFileSafe/0");
+  std::filesystem::remove_all(directory);
+}
+
+INSTANTIATE_TEST_SUITE_P(Slash, ArtifactNames, ::testing::Values(7));
+
 TEST(IosimTest, BadSettingsFaultsFailBeforeAnythingRuns) {
   EXPECT_NONFATAL_FAILURE(iosim::testing::run_seeds({.world = {.faults = "bogus=1"}}, [](iosim::Os&) {}),
                           "iosim: Settings::world.faults: 'bogus=1': unknown fault 'bogus'");

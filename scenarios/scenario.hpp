@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "iosim/status.hpp"
 #include "backends/fault/fault_plan.hpp"
 #include "iosim/sim.hpp"
+#include "iosim/status.hpp"
 
 namespace iosim {
 

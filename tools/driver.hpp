@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "backends/fault/fault_plan.hpp"
 #include "backends/sim/sim_os.hpp"
 #include "scenarios/checks.hpp"
-#include "backends/fault/fault_plan.hpp"
 #include "scenarios/scenario.hpp"
 #include "scenarios/workload.hpp"
 

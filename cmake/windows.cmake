@@ -39,7 +39,8 @@ add_iosim_windows_executable(windows_os_smoke ${PROJECT_SOURCE_DIR}/tests/window
 # The scenarios library is the Linux one's sources: they speak only iosim::Os, sim/prng.hpp is header-only.
 include(${PROJECT_SOURCE_DIR}/cmake/scenario-sources.cmake)  # IOSIM_SCENARIO_SOURCES, as on Linux
 add_library(iosim_scenarios_windows STATIC ${IOSIM_SCENARIO_SOURCES}
-                                           ${PROJECT_SOURCE_DIR}/backends/fault/fault_os.cpp)
+                                           ${PROJECT_SOURCE_DIR}/backends/fault/fault_os.cpp
+                                           ${PROJECT_SOURCE_DIR}/backends/fault/fault_plan.cpp)
 target_link_libraries(iosim_scenarios_windows PUBLIC iosim_backend_windows)
 add_iosim_windows_executable(iosim-windows ${PROJECT_SOURCE_DIR}/tools/windows_runner.cpp)
 target_link_libraries(iosim-windows PRIVATE iosim_scenarios_windows)

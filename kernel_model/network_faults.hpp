@@ -1,5 +1,5 @@
 // kernel_model/network_faults.hpp — the simulated network's fault probabilities, apart from the kernel so a
-// fault plan can be named (scenarios/fault_plan.hpp) in builds without the simulator (the Windows runner).
+// fault plan can be named (backends/fault/fault_plan.hpp) in builds without the simulator (Windows runner).
 #pragma once
 
 #include <cstdint>

@@ -216,7 +216,7 @@ void parse_network(const json& object, NetworkSpec& network) {
   }
 }
 
-// {"eintr": 0.01, "jitter_us": 200, ...}: the names and ranges of --fault (scenarios/fault_plan.hpp).
+// {"eintr": 0.01, "jitter_us": 200, ...}: the names and ranges of --fault (backends/fault/fault_plan.hpp).
 void parse_faults(const json& object, FaultPlan& faults) {
   require_object(object, "faults");
   const std::vector<std::string_view> known = fault_names();

@@ -8,8 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "backends/fault/fault_plan.hpp"
+#include "iosim/sim.hpp"
 #include "iosim/status.hpp"
-#include "scenarios/fault_plan.hpp"
 
 namespace iosim {
 
@@ -21,7 +22,7 @@ inline constexpr std::int64_t workload_messages_max = 1'000'000;
 inline constexpr std::int64_t workload_message_bytes_max = 16 << 20;
 inline constexpr std::int64_t workload_requests_max = 10'000;  // per client; HTTP/1.0: one connection each
 inline constexpr std::int64_t http_body_bytes_max = 16 << 20;
-inline constexpr std::int64_t network_latency_us_max = 60'000'000;
+inline constexpr std::int64_t network_latency_us_max = latency_ns_max / 1000;
 
 // What the clients of a scenario speak. An app declares the one it serves (AppInfo::workload).
 enum class WorkloadKind {

@@ -5,20 +5,39 @@
 #include <algorithm>
 #include <boost/context/fiber.hpp>
 
+#include "backends/fault/fault_os.hpp"
+#include "backends/fault/fault_plan.hpp"
 #include "backends/sim/sim_os.hpp"
+#include "backends/sim/trace_format.hpp"
 #include "iosim/assert.hpp"
 #include "iosim/sim.hpp"
 
 namespace iosim {
 namespace {
 
-SimConfig sim_config(const WorldConfig& config) {
+// The plan WorldConfig::faults names; run_world's precondition says it is valid.
+FaultPlan fault_plan(const WorldConfig& config) {
+  FaultPlan plan;
+  const Status applied = apply_fault_list(plan, config.faults);
+  IOSIM_ASSERT(applied.is_ok(), "run_world: WorldConfig::faults is not valid (check it with check_faults)");
+  return plan;
+}
+
+// The SimOs configuration of a world, seeded as `iosim run` seeds a scenario's run.
+SimConfig sim_config(const WorldConfig& config, const FaultPlan& faults) {
   SimConfig sim;
   sim.seed = config.seed;
   sim.strategy = config.strategy;
+  if (config.replay_choices) {
+    sim.strategy = "replay";
+    sim.replay_choices = *config.replay_choices;
+  }
   sim.strategy_options.pct_depth = config.pct_depth;
   sim.strategy_options.pct_steps = config.pct_steps;
+  sim.capture_trace = config.trace_out != nullptr;
   sim.kernel.latency_ns = config.latency_ns;
+  sim.kernel.faults = faults.network;
+  sim.kernel.fault_seed = network_fault_seed(config.seed);
   sim.limits.step_max = config.step_max;
   sim.limits.time_max_ns = config.time_max_ns;
   return sim;
@@ -91,18 +110,23 @@ std::string WorldResult::summary() const {
   return text;
 }
 
-WorldResult run_world(const WorldConfig& config, const std::function<void(Os&)>& body) {
-  IOSIM_ASSERT(is_strategy_name(config.strategy),
-               "run_world: unknown strategy (check is_strategy_name first)");
-  set_assert_context(fmt::format("seed {}, strategy {}{}", config.seed, config.strategy,
-                                 config.reproduce.empty() ? "" : "; reproduce: " + config.reproduce));
-  SimOs os(sim_config(config));
-  WorldResult result;
-  SimOs* const enclosing_world = running_world;
-  running_world = &os;
-  const SimOutcome outcome = os.run([&] {
+Status check_faults(std::string_view faults) {
+  FaultPlan plan;
+  return apply_fault_list(plan, faults);
+}
+
+namespace {
+
+// Runs `body` on `os` (or on a FaultOs over it when the plan has syscall faults) as the world's main task; an
+// exception `body` throws is kept in `result` and stops the world.
+SimOutcome run_main(SimOs& os, const FaultPlan& faults, const std::function<void(Os&)>& body,
+                    WorldResult& result) {
+  FaultOs faulty(os, faults.syscalls, syscall_fault_seed(os.config().seed),
+                 [&os](std::string_view fault) { os.trace_fault(fault); });
+  Os& app_os = faults.syscalls.any() ? static_cast<Os&>(faulty) : os;
+  return os.run([&] {
     try {
-      body(os);
+      body(app_os);
     } catch (const sim::TaskKilled&) {
       throw;  // teardown unwinding, not a failure of main
     } catch (const boost::context::detail::forced_unwind&) {
@@ -112,19 +136,40 @@ WorldResult run_world(const WorldConfig& config, const std::function<void(Os&)>&
       throw;  // the scheduler stops the world with task_failed and names the exception
     }
   });
-  running_world = enclosing_world;
-  set_assert_context("");
+}
+
+void fill_result(const WorldConfig& config, const SimOs& os, SimOutcome outcome, WorldResult& result) {
   result.outcome = public_outcome(outcome.run.outcome);
   result.failure = outcome.run.failure;
   for (const sim::BlockedTask& task : outcome.run.blocked)
     result.blocked.push_back({task.name, task.channel});
   result.seed = config.seed;
-  result.strategy = config.strategy;
+  result.strategy = os.config().strategy;
   result.steps = outcome.run.steps;
   result.choices = outcome.choices.size();
+  result.choice_log = std::move(outcome.choices);
   result.end_time_ns = outcome.run.end_time_ns;
   result.trace_hash = outcome.trace_hash;
   result.event_count = outcome.event_count;
+}
+
+}  // namespace
+
+WorldResult run_world(const WorldConfig& config, const std::function<void(Os&)>& body) {
+  IOSIM_ASSERT(is_strategy_name(config.strategy),
+               "run_world: unknown strategy (check is_strategy_name first)");
+  const FaultPlan faults = fault_plan(config);
+  set_assert_context(fmt::format("seed {}, strategy {}{}", config.seed, config.strategy,
+                                 config.reproduce.empty() ? "" : "; reproduce: " + config.reproduce));
+  SimOs os(sim_config(config, faults));
+  WorldResult result;
+  SimOs* const enclosing_world = running_world;
+  running_world = &os;
+  SimOutcome outcome = run_main(os, faults, body, result);
+  running_world = enclosing_world;
+  set_assert_context("");
+  fill_result(config, os, std::move(outcome), result);
+  if (config.trace_out != nullptr) write_trace_jsonl(*config.trace_out, os);
   return result;
 }
 

@@ -2,7 +2,7 @@
 // its file and line (never a crash).
 #include <gtest/gtest.h>
 
-#include "tools/choices_file.hpp"
+#include "sim/choices_file.hpp"
 
 namespace iosim {
 namespace {

@@ -1,5 +1,6 @@
 # tests/example_project.cmake — ctest's example_echo_server: install iosim to a staging prefix under the build
-# directory, configure examples/echo_server against it with find_package(iosim), build it and run its tests.
+# directory, build examples/echo_server against it (find_package(iosim COMPONENTS testing)) and run its tests,
+# then build tests/package_core with GoogleTest and rapidcheck hidden (iosim::iosim alone must not need them).
 # Run as: cmake -DIOSIM_SOURCE_DIR=.. -DIOSIM_BINARY_DIR=.. -DGENERATOR=.. -DCXX=.. [-DLAUNCHER=..] -P this file
 set(work ${IOSIM_BINARY_DIR}/example)
 set(stage ${work}/stage)
@@ -16,3 +17,13 @@ endif()
 step("configuring the example against the installed package" ${CMAKE_COMMAND} ${configure_args})
 step("building the example" ${CMAKE_COMMAND} --build ${work}/build)
 step("running the example's tests" ${CMAKE_CTEST_COMMAND} --test-dir ${work}/build --output-on-failure)
+
+set(core_args -S ${IOSIM_SOURCE_DIR}/tests/package_core -B ${work}/core -G ${GENERATOR} -DCMAKE_PREFIX_PATH=${stage}
+    -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON
+    -DCMAKE_DISABLE_FIND_PACKAGE_rapidcheck=ON)
+if(LAUNCHER)
+  list(APPEND core_args -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
+endif()
+step("configuring iosim::iosim alone, without GoogleTest and rapidcheck" ${CMAKE_COMMAND} ${core_args})
+step("building the core-only project" ${CMAKE_COMMAND} --build ${work}/core)
+step("running a world from the core-only project" ${work}/core/run_a_world)

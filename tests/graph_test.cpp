@@ -12,7 +12,7 @@
 #include "tools/analysis/analyses.hpp"
 #include "tools/analysis/trace_file.hpp"
 #include "tools/driver.hpp"
-#include "tools/trace_format.hpp"
+#include "backends/sim/trace_format.hpp"
 
 namespace iosim::analysis {
 namespace {

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "backends/fault/fault_plan.hpp"
 #include "backends/linux/linux_os.hpp"
 #include "backends/sim/sim_os.hpp"
 #include "scenarios/checks.hpp"
-#include "scenarios/fault_plan.hpp"
 #include "scenarios/proactor/proactor.hpp"
 #include "scenarios/registry.hpp"
 #include "tools/driver.hpp"

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "iosim/testing.hpp"
@@ -30,6 +31,16 @@ int racy_count(iosim::Os& os, int increments_per_thread) {
 
 IOSIM_TEST(LostUpdate, CounterIsExact) {
   EXPECT_EQ(racy_count(os, 1), 2);
+}
+
+// The lost update as a deadlock: main waits for a byte that only a correct count sends. No gtest failure: the
+// world's outcome alone says the seed failed, and only some schedules fail.
+IOSIM_TEST(LostUpdateDeadlock, WaitsWhenTheCountIsWrong) {
+  int fds[2];
+  ASSERT_EQ(os.socketpair(iosim::AF::UNIX, iosim::SOCK::STREAM, 0, fds), 0);
+  if (racy_count(os, 1) == 2) os.send(fds[1], "x", 1, 0);
+  char byte = 0;
+  os.recv(fds[0], &byte, 1, 0);
 }
 
 // main waits for a byte nobody sends.
@@ -66,6 +77,15 @@ IOSIM_TEST(ProgrammerError, ForeignMutex) {
   } foreign;
   auto condition = os.condvar_create();
   condition->wait(foreign);
+}
+
+// A send with MSG_DONTWAIT on a socketpair with room takes every byte, until IOSIM_FAULTS=short_write=...
+// offers the kernel fewer: passes without faults, fails with them.
+IOSIM_TEST_SEEDS(ShortWrite, SendTakesEveryByte, 3) {
+  int fds[2];
+  ASSERT_EQ(os.socketpair(iosim::AF::UNIX, iosim::SOCK::STREAM, 0, fds), 0);
+  const std::string block(1000, 'x');
+  EXPECT_EQ(os.send(fds[0], block.data(), block.size(), iosim::MSG::DONTWAIT), 1000);
 }
 
 // The lost update again as a property: it needs at least one increment (the input) and a bad interleaving

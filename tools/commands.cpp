@@ -11,9 +11,9 @@
 #include <fstream>
 
 #include "scenarios/registry.hpp"
-#include "tools/choices_file.hpp"
+#include "sim/choices_file.hpp"
 #include "tools/driver.hpp"
-#include "tools/trace_format.hpp"
+#include "backends/sim/trace_format.hpp"
 #include "tools/windows_backend.hpp"
 
 namespace iosim::cli {

@@ -67,9 +67,7 @@ SimConfig sim_config_for(const ScenarioSpec& spec, const RunRequest& request) {
   config.kernel.latency_ns = spec.network.latency_us * 1000;
   config.limits.step_max = spec.sim.step_max;
   config.kernel.faults = effective_faults(spec, request).network;
-  std::uint64_t stream =
-      config.seed ^ 0x6661756c74ULL;  // the fault PRNG streams are apart from the schedule's
-  config.kernel.fault_seed = sim::splitmix64(stream);
+  config.kernel.fault_seed = network_fault_seed(config.seed);
   return config;
 }
 

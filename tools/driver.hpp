@@ -8,15 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "backends/fault/fault_plan.hpp"
 #include "backends/sim/sim_os.hpp"
 #include "scenarios/checks.hpp"
-#include "scenarios/fault_plan.hpp"
 #include "scenarios/scenario.hpp"
 #include "scenarios/workload.hpp"
 
 namespace iosim {
 
-// apply_fault (one "name=value" onto a FaultPlan) lives in scenarios/fault_plan.hpp.
+// apply_fault (one "name=value" onto a FaultPlan) lives in backends/fault/fault_plan.hpp.
 // Checks every "name=value" and keeps them in request.fault_arguments: they override the scenario's faults
 // and are repeated in reproduce lines.
 Status apply_faults(struct RunRequest& request, const std::vector<std::string>& assignments);

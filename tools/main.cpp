@@ -8,7 +8,8 @@
 #include <cstdio>
 #include <string_view>
 
-#include "scenarios/fault_plan.hpp"
+#include "backends/fault/fault_plan.hpp"
+#include "iosim/sim.hpp"
 #include "tools/commands.hpp"
 
 namespace {
@@ -69,10 +70,10 @@ void add_strategy_options(CLI::App* command, std::optional<std::string>& strateg
   command->add_option("--strategy", strategy, "Scheduling strategy (default: the scenario's sim.strategy)")
       ->check(CLI::IsMember({"random", "rr", "pct"}));
   command->add_option("--pct-depth", pct.pct_depth, "pct: bug depth d (d-1 priority change points)")
-      ->check(CLI::Range(1, 64))
+      ->check(CLI::Range(1, iosim::pct_depth_max))
       ->capture_default_str();
   command->add_option("--pct-steps", pct.pct_steps, "pct: expected choice points per run (see `iosim run`)")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
+      ->check(CLI::Range(std::uint64_t{1}, iosim::pct_steps_max))
       ->capture_default_str();
 }
 

@@ -14,7 +14,7 @@
 #include "iosim/abi.hpp"
 #include "iosim/assert.hpp"
 #include "kernel_model/tcp.hpp"
-#include "tools/trace_format.hpp"
+#include "backends/sim/trace_format.hpp"
 
 namespace iosim {
 namespace {

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "tools/choices_file.hpp"
+#include "sim/choices_file.hpp"
 #include "tools/commands.hpp"
 #include "tools/driver.hpp"
 #include "tools/perfetto.hpp"

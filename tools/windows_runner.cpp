@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "backends/fault/fault_os.hpp"
+#include "backends/fault/fault_plan.hpp"
 #include "backends/windows/windows_os.hpp"
-#include "scenarios/fault_plan.hpp"
 #include "scenarios/scenario.hpp"
 #include "scenarios/workload.hpp"
 

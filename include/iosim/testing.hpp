@@ -14,12 +14,18 @@
 
 namespace iosim::testing {
 
-// How an IOSIM_TEST explores. The environment overrides it: IOSIM_SEED=N runs seed N only, IOSIM_SEEDS=N runs
-// N seeds, IOSIM_STRATEGY=random|rr|pct picks the strategy.
+// How an IOSIM_TEST explores. The environment overrides it (docs/testing-api.md): IOSIM_SEED=N runs seed N
+// only, IOSIM_SEEDS=N runs N seeds, IOSIM_STRATEGY=random|rr|pct, IOSIM_PCT_DEPTH, IOSIM_PCT_STEPS,
+// IOSIM_LATENCY_US and IOSIM_FAULTS="short_write=0.3,eintr=0.01" set the world's, IOSIM_ARTIFACTS=DIR sets
+// artifacts_dir, and IOSIM_CHOICES=F replays the schedule file F (one seed, the one F names).
 struct Settings {
   std::uint64_t seeds = 100;  // seeds first_seed, first_seed + 1, ...
   std::uint64_t first_seed = 1;
-  WorldConfig world;  // strategy, pct depth, loopback latency, limits (its seed is set per run)
+  WorldConfig world;  // strategy, pct depth, loopback latency, faults, limits (its seed is set per run)
+  // Set: a failing seed's schedule, shrunk, (DIR/<test>-seed<N>.choices) and the trace of that run
+  // (DIR/<test>-seed<N>.jsonl) are written here, and the report prints the commands that open and replay them.
+  std::string artifacts_dir;
+  int shrink_run_max = 500;  // replays the schedule shrink may spend on one failing seed
 };
 
 struct SeedsReport {
@@ -27,6 +33,8 @@ struct SeedsReport {
   bool failed = false;
   WorldResult failing;    // the first failing seed's world (when failed)
   std::string reproduce;  // "IOSIM_SEED=17 ./my_tests --gtest_filter=Suite.Name"
+  std::string trace_path;    // with artifacts_dir: the failing world's trace (JSON lines), when written
+  std::string choices_path;  // with artifacts_dir: its shrunk schedule (.choices), when written
 };
 
 // The Os of the world the calling IOSIM_TEST body or iosim::check property runs in (for helpers that are not
@@ -44,12 +52,14 @@ namespace detail {
 template <typename>
 inline constexpr bool always_false = false;
 
-// The world seed of one property case: generated (and shrunk) by rapidcheck, or IOSIM_SEED when set.
+// The world seed of one property case: generated (and shrunk) by rapidcheck, or IOSIM_SEED when set. (Under
+// IOSIM_CHOICES it is still drawn, so RC_PARAMS replays the same inputs, and the file's seed is used.)
 rc::Gen<std::uint64_t> world_seed();
-// Runs one property case in a world; a failed world fails the case (RC_FAIL) and is remembered for the
-// report.
-void run_case(const WorldConfig& world, std::uint64_t seed, const std::function<void(Os&)>& body);
-// IOSIM_STRATEGY applied to `world`; false (and a gtest failure) when the environment is not valid.
+// Runs one property case in a world; a failed world fails the case (RC_FAIL) and is remembered, with `body`
+// (which owns copies of the case's inputs), for the report and its artifacts.
+void run_case(const WorldConfig& world, std::uint64_t seed, std::function<void(Os&)> body);
+// The environment (IOSIM_STRATEGY, IOSIM_FAULTS ...) applied to `world`; false (and a gtest failure) when it
+// is not valid.
 bool apply_environment(WorldConfig& world);
 rc::detail::TestMetadata check_metadata(const std::string& description);
 // Reports a failed check as a gtest failure with the world seed, the trace-hash and the reproduce line.
@@ -64,10 +74,11 @@ template <typename Property, typename... Args>
 struct WorldProperty<Property, rc::detail::TypeList<Os&, Args...>> {
   Property property;
   WorldConfig world;
-  // rapidcheck generates one value per parameter; the world seed is drawn as one more value of the case.
+  // rapidcheck generates one value per parameter; the world seed is drawn as one more value of the case. The
+  // body keeps copies of the inputs, so a failing case can be replayed after rapidcheck is done with it.
   void operator()(const std::decay_t<Args>&... args) const {
     const std::uint64_t seed = *world_seed();
-    run_case(world, seed, [&](Os& os) { property(os, args...); });
+    run_case(world, seed, [property = property, ... inputs = args](Os& os) { property(os, inputs...); });
   }
 };
 

@@ -3,6 +3,8 @@
 // mutex hand-over, fd reuse and epoll arming. Timer callbacks run in no task and get no vertex.
 #include "tools/analysis/trace_graph.hpp"
 
+#include "backends/sim/trace_format.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -35,22 +37,6 @@ constexpr FdCall fd_calls[] = {
 std::string_view TraceView::task_name(sim::task_id task) const {
   if (task == sim::no_task) return "kernel";
   return task < task_names.size() ? std::string_view(task_names[task]) : std::string_view("?");
-}
-
-std::string describe_kernel_event(std::string_view what, std::string_view object, std::int64_t arg0,
-                                  std::int64_t arg1) {
-  if (what == "fd.install") return fmt::format("fd {} = {}", arg0, object);
-  if (what == "fd.close") return fmt::format("fd {} closed ({})", arg0, object);
-  if (what == "tcp.sendmsg") {
-    if (arg1 == 0) return fmt::format("{} queues FIN after byte {}", object, arg0);
-    return fmt::format("{} queues bytes [{}, {})", object, arg0, arg0 + arg1);
-  }
-  if (what == "tcp.recvmsg") {
-    if (arg1 == 0) return fmt::format("{} reads end of stream after byte {}", object, arg0);
-    return fmt::format("{} reads bytes [{}, {})", object, arg0, arg0 + arg1);
-  }
-  if (what == "tcp.accept") return fmt::format("{} accepted", object);
-  return fmt::format("{} {} {}", what, object, arg0);
 }
 
 TraceView make_trace_view(const sim::Trace& trace, const sim::Runtime& runtime) {

@@ -24,11 +24,6 @@ struct TraceView {
   std::string_view task_name(sim::task_id task) const;
 };
 
-// A kernel trace event in words: "fd 3 = tcp#4", "tcp#4 queues bytes [0, 64)", "tcp#4 reads end of stream
-// after byte 64"; other kernel events as "<what> <object> <arg0>".
-std::string describe_kernel_event(std::string_view what, std::string_view object, std::int64_t arg0,
-                                  std::int64_t arg1);
-
 // Copies a finished run's captured trace (Trace::set_capture) and its task names.
 TraceView make_trace_view(const sim::Trace& trace, const sim::Runtime& runtime);
 

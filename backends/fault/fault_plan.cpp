@@ -1,9 +1,11 @@
-// scenarios/fault_plan.cpp — the table of fault names behind FaultPlan, shared by scenario files and the CLI.
-#include "scenarios/fault_plan.hpp"
+// backends/fault/fault_plan.cpp — the one table of fault names behind FaultPlan (scenario files, the CLI, the
+// testing API) and the seeds of the fault PRNG streams.
+#include "backends/fault/fault_plan.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -74,22 +76,43 @@ Status set_fault(FaultPlan& plan, std::string_view name, double value) {
   return Status::error(fmt::format("unknown fault '{}' (known: {})", name, fmt::join(fault_names(), ", ")));
 }
 
-Status apply_fault(FaultPlan& plan, const std::string& assignment) {
+namespace {
+
+// "name=value" onto `plan`; the error names neither the flag nor the variable the assignment came from.
+Status apply_assignment(FaultPlan& plan, std::string_view assignment) {
   const std::size_t equals = assignment.find('=');
-  const std::string name = assignment.substr(0, equals);
-  if (fault_meaning(name).empty() || equals == std::string::npos) {
+  const std::string name(assignment.substr(0, equals));
+  if (fault_meaning(name).empty() || equals == std::string_view::npos) {
     Status status = set_fault(plan, name, 0);  // names the known faults when `name` is not one
-    if (!status) return Status::error(fmt::format("--fault {}: {}", assignment, status.message()));
-    return Status::error(fmt::format("--fault {}: expected {}=VALUE", assignment, name));
+    if (!status) return status;
+    return Status::error(fmt::format("expected {}=VALUE", name));
   }
-  const std::string value = assignment.substr(equals + 1);
+  const std::string value(assignment.substr(equals + 1));
   char* end = nullptr;
   const double number = std::strtod(value.c_str(), &end);
   if (value.empty() || end == nullptr || *end != '\0') {
-    return Status::error(fmt::format("--fault {}: '{}' is not a number", assignment, value));
+    return Status::error(fmt::format("'{}' is not a number", value));
   }
-  if (Status status = set_fault(plan, name, number); !status) {
+  return set_fault(plan, name, number);
+}
+
+}  // namespace
+
+Status apply_fault(FaultPlan& plan, const std::string& assignment) {
+  if (Status status = apply_assignment(plan, assignment); !status) {
     return Status::error(fmt::format("--fault {}: {}", assignment, status.message()));
+  }
+  return Status::ok();
+}
+
+Status apply_fault_list(FaultPlan& plan, std::string_view assignments) {
+  while (!assignments.empty()) {
+    const std::size_t comma = std::min(assignments.find(','), assignments.size());
+    const std::string_view assignment = assignments.substr(0, comma);
+    if (Status status = apply_assignment(plan, assignment); !status) {
+      return Status::error(fmt::format("'{}': {}", assignment, status.message()));
+    }
+    assignments.remove_prefix(std::min(comma + 1, assignments.size()));
   }
   return Status::ok();
 }
@@ -97,6 +120,11 @@ Status apply_fault(FaultPlan& plan, const std::string& assignment) {
 std::uint64_t syscall_fault_seed(std::uint64_t run_seed) {
   std::uint64_t stream =
       run_seed ^ 0x73797363616c6cULL;  // the syscall-fault stream, apart from the schedule's
+  return sim::splitmix64(stream);
+}
+
+std::uint64_t network_fault_seed(std::uint64_t run_seed) {
+  std::uint64_t stream = run_seed ^ 0x6661756c74ULL;  // the network-fault stream, apart from the schedule's
   return sim::splitmix64(stream);
 }
 

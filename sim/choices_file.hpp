@@ -1,5 +1,5 @@
-// tools/choices_file.hpp — the .choices file: a scheduling choice log that `iosim run --choices F` replays.
-// Text, versioned, line-oriented; the parser names the file and line of any defect.
+// sim/choices_file.hpp — the .choices file: a choice log that `iosim run --choices F` and IOSIM_CHOICES=F
+// replay. Text, versioned, line-oriented; the parser names the file and line of any defect.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
-// tools/choices_file.cpp — writing and strictly parsing .choices files (see tools/choices_file.hpp).
+// sim/choices_file.cpp — writing and strictly parsing .choices files (see sim/choices_file.hpp).
 // Every rejection says "<file>:<line>: what is wrong"; nothing in the input can crash the parser.
-#include "tools/choices_file.hpp"
+#include "sim/choices_file.hpp"
 
 #include <charconv>
 #include <fmt/format.h>

@@ -1,6 +1,5 @@
-// scenarios/fault_plan.hpp — FaultPlan: every fault a run may inject, by name, with its probability. A
-// scenario file's "faults" object and the CLI's --fault NAME=P fill the same plan through set_fault, so both
-// accept the same names and values and reject the same mistakes.
+// backends/fault/fault_plan.hpp — FaultPlan: every fault a run may inject, by name, with its probability. A
+// scenario's "faults", --fault NAME=P and WorldConfig::faults fill it through the one set_fault table.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +36,15 @@ Status set_fault(FaultPlan& plan, std::string_view name, double value);
 // "--fault name=value" and lists the known faults when the name is not one.
 Status apply_fault(FaultPlan& plan, const std::string& assignment);
 
+// Applies a comma-separated list of "name=value" ("short_write=0.3,eintr=0.01"; empty: none), as
+// WorldConfig::faults and IOSIM_FAULTS spell a plan; the error starts with the assignment that is wrong.
+Status apply_fault_list(FaultPlan& plan, std::string_view assignments);
+
 // The seed of FaultOs's PRNG for a run with schedule seed `run_seed`, the same on every backend (the Windows
 // runner derives it too), so a faulty run injects the same decisions wherever it runs.
 std::uint64_t syscall_fault_seed(std::uint64_t run_seed);
+// The seed of the simulated kernel's network-fault PRNG (kernel_config::fault_seed) for schedule seed
+// `run_seed`.
+std::uint64_t network_fault_seed(std::uint64_t run_seed);
 
 }  // namespace iosim

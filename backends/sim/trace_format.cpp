@@ -1,13 +1,12 @@
-// tools/trace_format.cpp — text and JSON-lines renderings of a captured trace.
-// Rendering only reads the trace; it never changes what was hashed.
-#include "tools/trace_format.hpp"
+// backends/sim/trace_format.cpp — text and JSON-lines renderings of a captured trace (iosim run --trace-out,
+// --explain, IOSIM_ARTIFACTS). Rendering only reads the trace; it never changes what was hashed.
+#include "backends/sim/trace_format.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "iosim/win32_abi.hpp"
 #include "kernel_model/tcp.hpp"
-#include "tools/analysis/trace_graph.hpp"
 
 namespace iosim {
 namespace {
@@ -78,7 +77,7 @@ std::string describe(SimOs& os, const sim::TraceEvent& event) {
       if (subject == "tcp.deliver") {
         return fmt::format("tcp.deliver {} segment {}, recv-Q {}", object, event.arg0, event.arg1);
       }
-      return analysis::describe_kernel_event(subject, object, event.arg0, event.arg1);
+      return describe_kernel_event(subject, object, event.arg0, event.arg1);
     case sim::EventKind::fault: return fmt::format("fault {} {}", subject, object);
     case sim::EventKind::note: return std::string(subject);
   }
@@ -86,6 +85,22 @@ std::string describe(SimOs& os, const sim::TraceEvent& event) {
 }
 
 }  // namespace
+
+std::string describe_kernel_event(std::string_view what, std::string_view object, std::int64_t arg0,
+                                  std::int64_t arg1) {
+  if (what == "fd.install") return fmt::format("fd {} = {}", arg0, object);
+  if (what == "fd.close") return fmt::format("fd {} closed ({})", arg0, object);
+  if (what == "tcp.sendmsg") {
+    if (arg1 == 0) return fmt::format("{} queues FIN after byte {}", object, arg0);
+    return fmt::format("{} queues bytes [{}, {})", object, arg0, arg0 + arg1);
+  }
+  if (what == "tcp.recvmsg") {
+    if (arg1 == 0) return fmt::format("{} reads end of stream after byte {}", object, arg0);
+    return fmt::format("{} reads bytes [{}, {})", object, arg0, arg0 + arg1);
+  }
+  if (what == "tcp.accept") return fmt::format("{} accepted", object);
+  return fmt::format("{} {} {}", what, object, arg0);
+}
 
 std::string format_call(SimOs& os, std::string_view call, std::int64_t arg0, std::int64_t arg1) {
   return call_text(os, call, arg0, arg1);

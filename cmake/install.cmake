@@ -1,5 +1,6 @@
 # cmake/install.cmake — install rules and the exported CMake package: public headers (include/iosim/), the
-# static libraries behind iosim::iosim and iosim::testing, and iosimConfig.cmake + iosimConfigVersion.cmake.
+# static libraries behind iosim::iosim and iosim::testing, the iosim executable, and iosimConfig.cmake +
+# iosimConfigVersion.cmake.
 include(CMakePackageConfigHelpers)
 
 set(IOSIM_EXPORTED_TARGETS iosim_sim iosim_kernel iosim_backend_sim iosim_world)
@@ -12,6 +13,7 @@ set(IOSIM_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/iosim)
 
 install(TARGETS ${IOSIM_EXPORTED_TARGETS} EXPORT iosimTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/iosim DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS iosim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})  # the CLI, for trace files and scenarios
 install(EXPORT iosimTargets NAMESPACE iosim:: DESTINATION ${IOSIM_CMAKE_DIR})
 
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/iosimConfig.cmake.in

@@ -84,13 +84,9 @@ int run_command(const RunOptions& options) {
   }
   fmt::print("scenario  {}: {}\n", spec.name, spec.description);
   const RunReport report = run_scenario(spec, request, [&](SimOs& os) {
-    if (trace_file.is_open()) write_trace_jsonl(trace_file, os);
-    if (!options.explain) return;
-    const std::vector<std::string> lines =
-        format_timeline(os, static_cast<std::size_t>(options.explain_lines));
-    fmt::print("timeline  (first {} lines of {} events; --trace-out F writes every event as JSON)\n",
-               lines.size(), os.trace().events().size());
-    for (const std::string& line : lines) fmt::print("{}\n", line);
+    const analysis::TraceView view = trace_view(os);
+    if (trace_file.is_open()) write_trace_jsonl(trace_file, view);
+    if (options.explain) fmt::print("{}", timeline_text(view, static_cast<std::size_t>(options.explain_lines)));
   });
   if (!report.host_error.empty()) return bad_input(report.host_error);
   print_run(spec, report);

@@ -142,10 +142,7 @@ int load_scenario_run(const GraphOptions& options, Subject& subject) {
 // A trace saved by `iosim run --trace-out F.jsonl`: no run, so no seed options and no end state to judge.
 int load_trace_file(const GraphOptions& options, Subject& subject) {
   if (options.seed || options.strategy || !options.faults.empty()) {
-    return bad_input(
-        fmt::format("{}: a saved trace is one run already; --seed, --strategy and --fault apply "
-                    "to a scenario",
-                    options.scenario));
+    return bad_input(analysis::run_options_need_a_scenario(options.scenario));
   }
   if (options.deadlocks) {
     return bad_input(
@@ -170,7 +167,7 @@ int graph_command(const GraphOptions& options) {
         fmt::format("--window: expected A..B (trace event indices, A <= B), got '{}'", options.window));
   }
   Subject subject;
-  const bool trace_file = options.scenario.ends_with(".jsonl");
+  const bool trace_file = analysis::is_trace_file(options.scenario);
   const int loaded = trace_file ? load_trace_file(options, subject) : load_scenario_run(options, subject);
   if (loaded != exit_holds) return loaded;
   const analysis::TraceGraph& graph = *subject.graph;

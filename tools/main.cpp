@@ -25,8 +25,8 @@ const CLI::Validator seed_digits(
     },
     "UINT64", "seed");
 
-constexpr std::string_view commands[] = {"run",    "explore", "shrink", "diff", "record",
-                                         "replay", "trace",   "graph",  "list"};
+constexpr std::string_view commands[] = {"run",   "explore", "shrink", "diff",    "record", "replay",
+                                         "trace", "graph",   "explain", "list"};
 
 bool is_command(const std::string& word) {
   return std::find(std::begin(commands), std::end(commands), word) != std::end(commands);
@@ -145,9 +145,12 @@ void add_shrink(CLI::App& app, iosim::cli::ShrinkOptions& options) {
 }
 
 void add_trace(CLI::App& app, iosim::cli::TraceOptions& options) {
-  CLI::App* trace =
-      app.add_subcommand("trace", "Run a scenario on the simulator and export its trace for Perfetto");
-  trace->add_option("scenario", options.scenario, "Scenario file (JSON)")->required();
+  CLI::App* trace = app.add_subcommand(
+      "trace", "Export a run's trace for Perfetto: a scenario run on the simulator, or a saved trace file");
+  trace
+      ->add_option("scenario", options.scenario,
+                   "Scenario file (JSON), or a trace saved by run --trace-out (.jsonl)")
+      ->required();
   trace->add_option("--seed", options.seed, "Schedule seed (default: the scenario's sim.seed)")
       ->check(seed_digits);
   add_strategy_options(trace, options.strategy, options.strategy_options);
@@ -177,6 +180,15 @@ void add_replay(CLI::App& app, iosim::cli::ReplayCommandOptions& options) {
   replay->add_option("--seed", options.seed, "Schedule seed (default: the recording's)")->check(seed_digits);
   replay->add_option("--record-out", options.record_out,
                      "Also write the replayed server's view as a .iotrace file");
+}
+
+void add_explain(CLI::App& app, iosim::cli::ExplainOptions& options) {
+  CLI::App* explain =
+      app.add_subcommand("explain", "Print a saved trace as a readable timeline (what run --explain prints)");
+  explain->add_option("trace", options.path, "A trace saved by run --trace-out (.jsonl)")->required();
+  explain->add_option("--lines", options.lines, "How many timeline lines to print")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
 }
 
 void add_graph(CLI::App& app, iosim::cli::GraphOptions& options) {
@@ -224,6 +236,8 @@ int main(int argc, char** argv) {
   add_replay(app, replay_options);
   iosim::cli::GraphOptions graph_options;
   add_graph(app, graph_options);
+  iosim::cli::ExplainOptions explain_options;
+  add_explain(app, explain_options);
   app.add_subcommand("list", "List the bundled applications and scenario files");
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
     fmt::print(stderr, "iosim: unknown command '{}' (commands: {})\nRun 'iosim --help' for usage.\n", argv[1],
@@ -260,5 +274,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("record")) return iosim::cli::record_command(record_options);
   if (app.got_subcommand("replay")) return iosim::cli::replay_command(replay_options);
   if (app.got_subcommand("graph")) return iosim::cli::graph_command(graph_options);
+  if (app.got_subcommand("explain")) return iosim::cli::explain_command(explain_options);
   return iosim::cli::list_command();
 }

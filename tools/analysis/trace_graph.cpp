@@ -56,6 +56,7 @@ std::string describe_kernel_event(std::string_view what, std::string_view object
 TraceView make_trace_view(const sim::Trace& trace, const sim::Runtime& runtime) {
   TraceView view;
   view.events = trace.events();
+  view.trace_hash = trace.hash();
   view.names.reserve(trace.name_count());
   for (std::uint32_t id = 0; id < trace.name_count(); ++id) view.names.emplace_back(trace.name(id));
   view.task_names.emplace_back("kernel");

@@ -15,11 +15,14 @@
 namespace iosim::analysis {
 
 // A captured run, detached from the SimOs that made it: events, the interned names they refer to, and the
-// task names (index = task id; 0 is the kernel).
+// task names (index = task id; 0 is the kernel), and what the run was (a trace file's header says the same).
 struct TraceView {
   std::vector<sim::TraceEvent> events;
   std::vector<std::string> names;
   std::vector<std::string> task_names;
+  std::uint64_t seed = 0;
+  std::string strategy;
+  std::uint64_t trace_hash = 0;
   std::string_view name(std::uint32_t id) const { return id < names.size() ? names[id] : std::string_view(); }
   std::string_view task_name(sim::task_id task) const;
 };

@@ -4,6 +4,9 @@
 include(CMakePackageConfigHelpers)
 
 set(IOSIM_EXPORTED_TARGETS iosim_sim iosim_kernel iosim_backend_sim iosim_world)
+# iosim::cli_main (a user's binary with its own IOSIM_APPs as the CLI) and the libraries behind it.
+list(APPEND IOSIM_EXPORTED_TARGETS iosim_cli_main iosim_cli iosim_driver iosim_analysis iosim_scenarios
+     iosim_backend_linux iosim_backend_fault iosim_backend_recording iosim_wine)
 set(IOSIM_EXPORT_TESTING FALSE)
 if(TARGET iosim_testing)
   list(APPEND IOSIM_EXPORTED_TARGETS iosim_testing)

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "iosim/app.hpp"
 #include "iosim/status.hpp"
 #include "scenarios/fault_plan.hpp"
 
@@ -23,11 +24,8 @@ inline constexpr std::int64_t workload_requests_max = 10'000;  // per client; HT
 inline constexpr std::int64_t http_body_bytes_max = 16 << 20;
 inline constexpr std::int64_t network_latency_us_max = 60'000'000;
 
-// What the clients of a scenario speak. An app declares the one it serves (AppInfo::workload).
-enum class WorkloadKind {
-  echo,  // each client sends seeded messages on one connection and expects them back byte for byte
-  http,  // each client sends HTTP/1.0 GET requests, one connection per request (scenarios/http_protocol.hpp)
-};
+// What the clients of a scenario speak (WorkloadKind: include/iosim/app.hpp). An app declares the one it
+// serves (AppInfo::workload); a world app's is none (no clients).
 std::string_view workload_kind_name(WorkloadKind kind);
 
 // The client side of a scenario. Identical on every backend and every schedule seed: message sizes, bytes
@@ -46,7 +44,7 @@ struct WorkloadSpec {
 };
 
 // How many connections the server must serve for this workload (AppContext::connections): one per echo
-// client, one per HTTP request.
+// client, one per HTTP request, none without clients.
 int workload_connections(const WorkloadSpec& workload);
 
 struct NetworkSpec {

@@ -86,7 +86,8 @@ int run_command(const RunOptions& options) {
   const RunReport report = run_scenario(spec, request, [&](SimOs& os) {
     const analysis::TraceView view = trace_view(os);
     if (trace_file.is_open()) write_trace_jsonl(trace_file, view);
-    if (options.explain) fmt::print("{}", timeline_text(view, static_cast<std::size_t>(options.explain_lines)));
+    if (options.explain)
+      fmt::print("{}", timeline_text(view, static_cast<std::size_t>(options.explain_lines)));
   });
   if (!report.host_error.empty()) return bad_input(report.host_error);
   print_run(spec, report);
@@ -126,9 +127,11 @@ int diff_command(const DiffOptions& options) {
 }
 
 int list_command() {
-  fmt::print("applications (the \"app\" of a scenario file):\n");
+  fmt::print("applications (the \"app\" of a scenario file; [registered] ones come from IOSIM_APP in {}):\n",
+             program_name());
   for (const AppInfo& app : apps()) {
-    fmt::print("  {:<28} {}\n", app.name, app.description);
+    fmt::print("  {:<28} {}{}{}\n", app.name, app.bundled ? "" : "[registered] ", app.world ? "[world] " : "",
+               app.description);
     for (const AppParam& param : app.params) {
       fmt::print("  {:<28}   param {} (default {}, {}..{}): {}\n", "", param.name, param.default_value,
                  param.min_value, param.max_value, param.description);

@@ -104,7 +104,8 @@ int write_dot_file(const analysis::TraceGraph& graph, const std::string& path,
 
 std::string graph_reproduce(const ScenarioSpec& spec, const RunReport& report, const GraphOptions& options) {
   std::string command = reproduce_command(spec, report);
-  if (command.starts_with("iosim run ")) command = "iosim graph " + command.substr(10);
+  const std::string run = program_name() + " run ";
+  if (command.starts_with(run)) command = program_name() + " graph " + command.substr(run.size());
   if (options.races) command += " --races";
   if (options.deadlocks) command += " --deadlocks";
   return command;
@@ -153,7 +154,8 @@ int load_trace_file(const GraphOptions& options, Subject& subject) {
   Result<analysis::TraceView> view = analysis::read_trace_jsonl(options.scenario);
   if (!view) return bad_input(view.status().message());
   subject.graph.emplace(std::move(view.value()));
-  subject.reproduce = fmt::format("iosim graph {}{}", options.scenario, options.races ? " --races" : "");
+  subject.reproduce =
+      fmt::format("{} graph {}{}", program_name(), options.scenario, options.races ? " --races" : "");
   fmt::print("trace     {}: {} events\n", options.scenario, subject.graph->view().events.size());
   return exit_holds;
 }

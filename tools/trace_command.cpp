@@ -1,15 +1,15 @@
 // tools/trace_command.cpp — `iosim trace SCENARIO|F.jsonl --perfetto F.json` and `iosim explain F.jsonl`: a
-// scenario runs on the simulator with the trace captured (its checks decide the exit code, as for `iosim run`);
-// a trace file (`run --trace-out`, a failing IOSIM_TEST) is read back and rendered the same way.
+// scenario runs on the simulator with the trace captured (its checks decide the exit code, as for `iosim
+// run`); a trace file (`run --trace-out`, a failing IOSIM_TEST) is read back and rendered the same way.
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <fstream>
 
+#include "tools/analysis/trace_file.hpp"
 #include "tools/choices_file.hpp"
 #include "tools/commands.hpp"
 #include "tools/driver.hpp"
-#include "tools/analysis/trace_file.hpp"
 #include "tools/perfetto.hpp"
 #include "tools/trace_format.hpp"
 
@@ -51,9 +51,10 @@ int trace_file_command(const TraceOptions& options) {
 
 int explain_command(const ExplainOptions& options) {
   if (!analysis::is_trace_file(options.path)) {
-    return bad_input(fmt::format("{}: not a trace file (*.jsonl, from run --trace-out); for a scenario, use run "
-                                 "--explain",
-                                 options.path));
+    return bad_input(
+        fmt::format("{}: not a trace file (*.jsonl, from run --trace-out); for a scenario, use run "
+                    "--explain",
+                    options.path));
   }
   Result<analysis::TraceView> view = analysis::read_trace_jsonl(options.path);
   if (!view) return bad_input(view.status().message());

@@ -62,12 +62,14 @@ std::string describe(const TraceView& view, const sim::TraceEvent& event) {
   switch (event.kind) {
     case sim::EventKind::task_spawn: return fmt::format("starts thread {}", subject);
     case sim::EventKind::task_exit: return "returns";
-    case sim::EventKind::sys_enter: return call_text(view, subject, event.arg0, event.arg1) + " ...";
+    case sim::EventKind::sys_enter:
+      return call_text(view, subject, event.arg0, event.arg1) + " ...";
     case sim::EventKind::sys_exit:
       return fmt::format("{} = {}", subject, exit_result(event));
     case sim::EventKind::block: return fmt::format("sleeps on {}", subject);
     case sim::EventKind::wake:
-      return fmt::format("wakes {} through {}", task_label(view, static_cast<sim::task_id>(event.arg0)), subject);
+      return fmt::format("wakes {} through {}", task_label(view, static_cast<sim::task_id>(event.arg0)),
+                         subject);
     case sim::EventKind::timer_fire: return fmt::format("timer: {}", subject);
     case sim::EventKind::kernel:
       if (subject == "tcp.state") {
@@ -128,8 +130,9 @@ std::vector<std::string> format_timeline(const TraceView& view, std::size_t line
 
 std::string timeline_text(const TraceView& view, std::size_t line_max) {
   const std::vector<std::string> lines = format_timeline(view, line_max);
-  std::string text = fmt::format("timeline  (first {} lines of {} events; --trace-out F writes every event as JSON)\n",
-                                 lines.size(), view.events.size());
+  std::string text =
+      fmt::format("timeline  (first {} lines of {} events; --trace-out F writes every event as JSON)\n",
+                  lines.size(), view.events.size());
   for (const std::string& line : lines) text += line + '\n';
   return text;
 }
@@ -137,8 +140,11 @@ std::string timeline_text(const TraceView& view, std::size_t line_max) {
 void write_trace_jsonl(std::ostream& out, const TraceView& view) {
   // "names": the interned name table, so a reader can resolve arguments that carry name ids (the mutex of a
   // mutex_lock, the client socket of tcp.accept) — `iosim graph` on a trace file needs them.
-  out << nlohmann::json{{"format", "iosim-trace"}, {"version", 1}, {"seed", view.seed},
-                        {"strategy", view.strategy}, {"trace_hash", fmt::format("{:016x}", view.trace_hash)},
+  out << nlohmann::json{{"format", "iosim-trace"},
+                        {"version", 1},
+                        {"seed", view.seed},
+                        {"strategy", view.strategy},
+                        {"trace_hash", fmt::format("{:016x}", view.trace_hash)},
                         {"names", view.names}}
              .dump()
       << '\n';

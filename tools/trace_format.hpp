@@ -1,6 +1,6 @@
 // tools/trace_format.hpp — turning a captured run into text: one readable line per event (--explain, `iosim
-// explain`) and JSON lines (--trace-out), with task and object names resolved. Everything renders a TraceView,
-// so a run in memory and a trace file read back (tools/analysis/trace_file.hpp) print the same.
+// explain`) and JSON lines (--trace-out), with task and object names resolved. Everything renders a
+// TraceView, so a run in memory and a trace file read back (tools/analysis/trace_file.hpp) print the same.
 #pragma once
 
 #include <ostream>

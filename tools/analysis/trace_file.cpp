@@ -55,12 +55,15 @@ struct Reader {
     return Status::ok();
   }
 
-  // What the exporters rely on: calls, sleeps and exits belong to a task, and a wake names a task that exists.
+  // What the exporters rely on: calls, sleeps and exits belong to a task, and a wake names a task that
+  // exists.
   Status check_tasks(const sim::TraceEvent& event) const {
-    const bool needs_task = event.kind == sim::EventKind::sys_enter || event.kind == sim::EventKind::sys_exit ||
-                            event.kind == sim::EventKind::block || event.kind == sim::EventKind::task_exit;
+    const bool needs_task = event.kind == sim::EventKind::sys_enter ||
+                            event.kind == sim::EventKind::sys_exit || event.kind == sim::EventKind::block ||
+                            event.kind == sim::EventKind::task_exit;
     if (needs_task && event.task == sim::no_task) {
-      return Status::error(fmt::format("a {} event of the kernel (it needs a task)", sim::event_kind_name(event.kind)));
+      return Status::error(
+          fmt::format("a {} event of the kernel (it needs a task)", sim::event_kind_name(event.kind)));
     }
     if (event.kind == sim::EventKind::wake &&
         (event.arg0 < 1 || event.arg0 >= static_cast<std::int64_t>(view.task_names.size()))) {
@@ -112,9 +115,10 @@ bool is_trace_file(std::string_view path) {
 }
 
 std::string run_options_need_a_scenario(std::string_view path) {
-  return fmt::format("{}: a saved trace is one run already; --seed, --strategy, --choices and --fault apply "
-                     "to a scenario",
-                     path);
+  return fmt::format(
+      "{}: a saved trace is one run already; --seed, --strategy, --choices and --fault apply "
+      "to a scenario",
+      path);
 }
 
 Result<TraceView> read_trace_jsonl(const std::string& path) {

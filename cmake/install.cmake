@@ -5,6 +5,9 @@ include(CMakePackageConfigHelpers)
 
 set(IOSIM_EXPORTED_TARGETS iosim_sim iosim_kernel iosim_backend_sim iosim_world)
 # iosim::cli_main (a user's binary with its own IOSIM_APPs as the CLI) and the libraries behind it.
+# iosim::recording and iosim::linux: iosim::Recording (<iosim/recording.hpp>), make_linux_os (<iosim/linux.hpp>).
+set_target_properties(iosim_backend_recording PROPERTIES EXPORT_NAME recording)
+set_target_properties(iosim_backend_linux PROPERTIES EXPORT_NAME linux)
 list(APPEND IOSIM_EXPORTED_TARGETS iosim_cli_main iosim_cli iosim_driver iosim_analysis iosim_scenarios
      iosim_backend_linux iosim_backend_fault iosim_backend_recording iosim_wine)
 set(IOSIM_EXPORT_TESTING FALSE)

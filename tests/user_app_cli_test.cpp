@@ -162,6 +162,26 @@ TEST(UserAppCli, TheServerAppRecordsOnLinuxReplaysAndDiffs) {
   EXPECT_NE(diff.last_line().find("diff: equal"), std::string::npos) << diff.output;
 }
 
+// A user's own program records its server on the real kernel under real clients (include/iosim/recording.hpp,
+// include/iosim/linux.hpp); the user's CLI replays the recording on the simulator.
+TEST(UserAppCli, ARecordingMadeByTheUsersOwnProgramReplays) {
+  const std::string recording = temp_path("own.iotrace");
+  const Outcome recorded =
+      iosim::test::run_shell(std::string("'") + IOSIM_USER_RECORDER_PATH + "' " + recording);
+  ASSERT_EQ(recorded.exit_code, 0) << recorded.output;
+  EXPECT_NE(recorded.output.find("recorded 3/3 clients echoed, server ok"), std::string::npos)
+      << recorded.output;
+  const Outcome replay = user("replay " + recording);
+  EXPECT_EQ(replay.exit_code, 0) << replay.output;
+  EXPECT_NE(replay.output.find("recording " + recording + ": app user_sequential_echo on linux"),
+            std::string::npos)
+      << replay.output;
+  EXPECT_NE(replay.output.find("replay matches the recording: 3 connections"), std::string::npos)
+      << replay.output;
+  const Outcome usage = iosim::test::run_shell(std::string("'") + IOSIM_USER_RECORDER_PATH + "'");
+  EXPECT_EQ(usage.exit_code, 2) << usage.output;
+}
+
 TEST(UserAppCli, BadInputExitsTwoNamingWhatIsWrong) {
   const struct {
     std::string arguments;

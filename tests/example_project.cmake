@@ -1,7 +1,12 @@
-# tests/example_project.cmake — ctest's example_echo_server: install iosim to a staging prefix under the build
-# directory, configure examples/echo_server against it with find_package(iosim), build it and run its tests.
+# tests/example_project.cmake — ctest's example_echo_server (and user_app_project): install iosim to a staging
+# prefix under the build directory, configure examples/echo_server (or -DPROJECT=<dir>) against it with
+# find_package(iosim), build it and run its tests.
 # Run as: cmake -DIOSIM_SOURCE_DIR=.. -DIOSIM_BINARY_DIR=.. -DGENERATOR=.. -DCXX=.. [-DLAUNCHER=..] -P this file
-set(work ${IOSIM_BINARY_DIR}/example)
+if(NOT PROJECT)
+  set(PROJECT examples/echo_server)
+endif()
+string(MAKE_C_IDENTIFIER ${PROJECT} project_id)
+set(work ${IOSIM_BINARY_DIR}/example/${project_id})
 set(stage ${work}/stage)
 
 function(step what)
@@ -13,7 +18,7 @@ endfunction()
 
 file(REMOVE_RECURSE ${stage})
 step("installing iosim to ${stage}" ${CMAKE_COMMAND} --install ${IOSIM_BINARY_DIR} --prefix ${stage})
-set(configure_args -S ${IOSIM_SOURCE_DIR}/examples/echo_server -B ${work}/build -G ${GENERATOR}
+set(configure_args -S ${IOSIM_SOURCE_DIR}/${PROJECT} -B ${work}/build -G ${GENERATOR}
     -DCMAKE_PREFIX_PATH=${stage} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
 if(LAUNCHER)
   list(APPEND configure_args -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})

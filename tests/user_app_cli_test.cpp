@@ -203,6 +203,7 @@ TEST(UserAppCli, BadInputExitsTwoNamingWhatIsWrong) {
     const Outcome run = user(test.arguments);
     EXPECT_EQ(run.exit_code, 2) << test.arguments << "\n" << run.output;
     EXPECT_NE(run.output.find(test.message), std::string::npos) << test.arguments << "\n" << run.output;
+    EXPECT_TRUE(run.output.starts_with(binary_name + ": ")) << run.output;  // messages name the user's binary
   }
   for (const char* help : {"--help", "run --help", "explore --help", "shrink --help", "explain --help"}) {
     const Outcome shown = user(help);

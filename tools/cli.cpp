@@ -230,10 +230,8 @@ std::string name_from_argv0(const char* argv0) {
 
 int iosim::cli::main(int argc, char** argv) {
   iosim::set_program_name(name_from_argv0(argc > 0 ? argv[0] : nullptr));
-  if (iosim::Status registry = iosim::check_app_registry(); !registry) {
-    std::fprintf(stderr, "%s: %s\n", iosim::program_name().c_str(), registry.message().c_str());
-    return iosim::cli::exit_bad_input;
-  }
+  if (iosim::Status registry = iosim::check_app_registry(); !registry)
+    return iosim::cli::bad_input(registry.message());
   CLI::App app(overview, iosim::program_name());
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every subcommand");
@@ -276,14 +274,13 @@ int iosim::cli::main(int argc, char** argv) {
   if (app.got_subcommand("diff")) return iosim::cli::diff_command(diff_options);
   if (app.got_subcommand("explore")) {
     if (!parse_seed_range(seeds_text, explore_options.seed_first, explore_options.seed_last)) {
-      std::fprintf(stderr, "iosim: --seeds: expected A..B with A <= B (unsigned 64-bit), got '%s'\n",
-                   seeds_text.c_str());
-      return iosim::cli::exit_bad_input;
+      return iosim::cli::bad_input(
+          fmt::format("--seeds: expected A..B with A <= B (unsigned 64-bit), got '{}'", seeds_text));
     }
     if (!shard_text.empty() &&
         !parse_shard(shard_text, explore_options.shard_index, explore_options.shard_count)) {
-      std::fprintf(stderr, "iosim: --shard: expected K/N with 1 <= K <= N, got '%s'\n", shard_text.c_str());
-      return iosim::cli::exit_bad_input;
+      return iosim::cli::bad_input(
+          fmt::format("--shard: expected K/N with 1 <= K <= N, got '{}'", shard_text));
     }
     return iosim::cli::explore_command(explore_options);
   }

@@ -19,11 +19,6 @@
 namespace iosim::cli {
 namespace {
 
-int bad_input(const std::string& message) {
-  std::fprintf(stderr, "iosim: %s\n", message.c_str());
-  return exit_bad_input;
-}
-
 void print_run(const ScenarioSpec& spec, const RunReport& report) {
   fmt::print("backend   {}", report.backend);
   if (report.sim) {
@@ -56,6 +51,11 @@ std::filesystem::path scenario_directory() {
 }
 
 }  // namespace
+
+int bad_input(const std::string& message) {
+  fmt::print(stderr, "{}: {}\n", program_name(), message);
+  return exit_bad_input;
+}
 
 int run_command(const RunOptions& options) {
   Result<ScenarioSpec> loaded = load_scenario_file(options.scenario);
@@ -127,8 +127,10 @@ int diff_command(const DiffOptions& options) {
 }
 
 int list_command() {
-  fmt::print("applications (the \"app\" of a scenario file; [registered] ones come from IOSIM_APP in {}):\n",
-             program_name());
+  const bool registered =
+      std::any_of(apps().begin(), apps().end(), [](const AppInfo& app) { return !app.bundled; });
+  fmt::print("applications (the \"app\" of a scenario file{}):\n",
+             registered ? fmt::format("; [registered] ones come from IOSIM_APP in {}", program_name()) : "");
   for (const AppInfo& app : apps()) {
     fmt::print("  {:<28} {}{}{}\n", app.name, app.bundled ? "" : "[registered] ", app.world ? "[world] " : "",
                app.description);

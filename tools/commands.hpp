@@ -15,6 +15,10 @@ inline constexpr int exit_holds = 0;
 inline constexpr int exit_check_failed = 1;
 inline constexpr int exit_bad_input = 2;
 
+// Prints "<program>: <message>" (program_name(): iosim, or the user's binary) to stderr; returns
+// exit_bad_input.
+int bad_input(const std::string& message);
+
 struct RunOptions {
   std::string scenario;
   std::optional<std::uint64_t> seed;

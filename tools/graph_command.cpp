@@ -14,11 +14,6 @@
 namespace iosim::cli {
 namespace {
 
-int bad_input(const std::string& message) {
-  std::fprintf(stderr, "iosim: %s\n", message.c_str());
-  return exit_bad_input;
-}
-
 // "A..B" (trace event indices, A <= B).
 bool parse_window(const std::string& text, analysis::DotOptions& options) {
   const std::size_t dots = text.find("..");

@@ -13,11 +13,6 @@
 namespace iosim::cli {
 namespace {
 
-int bad_input(const std::string& message) {
-  std::fprintf(stderr, "iosim: %s\n", message.c_str());
-  return exit_bad_input;
-}
-
 struct TraceTotals {
   std::uint64_t bytes_received = 0, bytes_sent = 0;
 };

@@ -16,11 +16,6 @@
 namespace iosim::cli {
 namespace {
 
-int bad_input(const std::string& message) {
-  std::fprintf(stderr, "iosim: %s\n", message.c_str());
-  return exit_bad_input;
-}
-
 bool has_run_options(const TraceOptions& options) {
   return options.seed || options.strategy || !options.choices.empty() || !options.faults.empty();
 }

@@ -151,6 +151,7 @@ void write_trace_jsonl(std::ostream& out, const TraceView& view) {
   for (const sim::TraceEvent& event : view.events) {
     out << nlohmann::json{{"t_ns", event.time_ns},
                           {"task", task_label(view, event.task)},
+                          {"task_id", event.task},
                           {"kind", sim::event_kind_name(event.kind)},
                           {"name", view.name(event.subject)},
                           {"object", view.name(event.object)},

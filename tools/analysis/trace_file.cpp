@@ -55,6 +55,22 @@ struct Reader {
     return Status::ok();
   }
 
+  // The event's task: by "task_id" when the line has it (threads may share a name), else by "task", the
+  // name (a trace written before task_id, whose same-named threads cannot be told apart).
+  Result<sim::task_id> task_of(const nlohmann::json& line) const {
+    const std::string name = line.at("task").get<std::string>();
+    if (!line.contains("task_id")) {
+      const auto task = task_ids.find(name);
+      if (task == task_ids.end()) return Status::error("a task that was never spawned");
+      return task->second;
+    }
+    const auto id = line["task_id"].get<std::uint64_t>();
+    if (id >= view.task_names.size() || view.task_names[id] != name) {
+      return Status::error(fmt::format("task_id {} is not a spawned task named \"{}\"", id, name));
+    }
+    return static_cast<sim::task_id>(id);
+  }
+
   // What the exporters rely on: calls, sleeps and exits belong to a task, and a wake names a task that
   // exists.
   Status check_tasks(const sim::TraceEvent& event) const {
@@ -94,9 +110,9 @@ struct Reader {
     if (!object) return object.status();
     event.subject = subject.value();
     event.object = object.value();
-    const auto task = task_ids.find(line.at("task").get<std::string>());
-    if (task == task_ids.end()) return Status::error("a task that was never spawned");
-    event.task = task->second;
+    Result<sim::task_id> task = task_of(line);
+    if (!task) return task.status();
+    event.task = task.value();
     if (Status tasks = check_tasks(event); !tasks) return tasks;
     if (event.kind == sim::EventKind::task_spawn) {  // tasks are numbered in spawn order
       const auto id = static_cast<sim::task_id>(view.task_names.size());

@@ -10,6 +10,7 @@ namespace {
 constexpr std::string_view echo_in_order = "echo_in_order";
 constexpr std::string_view all_tasks_finished = "all_tasks_finished";
 constexpr std::string_view http_responses_ok = "http_responses_ok";
+constexpr std::string_view app_checks = "app_checks";
 
 // Empty when the client's report shows a complete, exact echo; otherwise what is wrong with it.
 std::string echo_violation(const WorkloadSpec& workload, const ClientReport& report) {
@@ -76,21 +77,24 @@ CheckResult check_clients(std::string_view check, const ScenarioSpec& spec, cons
 }  // namespace
 
 std::vector<std::string_view> known_checks() {
-  return {echo_in_order, all_tasks_finished, http_responses_ok};
+  return {echo_in_order, all_tasks_finished, http_responses_ok, app_checks};
 }
 
 bool is_observation_check(std::string_view check) {
-  return check == echo_in_order || check == http_responses_ok;
+  return check == echo_in_order || check == http_responses_ok || check == app_checks;
 }
 
 std::optional<WorkloadKind> check_workload_kind(std::string_view check) {
   if (check == echo_in_order) return WorkloadKind::echo;
   if (check == http_responses_ok) return WorkloadKind::http;
+  if (check == app_checks) return WorkloadKind::none;
   return std::nullopt;
 }
 
 std::vector<std::string> default_checks(WorkloadKind kind) {
-  const std::string_view own = kind == WorkloadKind::http ? http_responses_ok : echo_in_order;
+  const std::string_view own = kind == WorkloadKind::http   ? http_responses_ok
+                               : kind == WorkloadKind::none ? app_checks
+                                                            : echo_in_order;
   return {std::string(own), std::string(all_tasks_finished)};
 }
 
@@ -102,11 +106,17 @@ CheckResult check_http_responses_ok(const ScenarioSpec& spec, const Observation&
   return check_clients(http_responses_ok, spec, observation, http_violation, "of exact responses");
 }
 
+CheckResult check_app_checks(const Observation& observation) {
+  if (observation.server_error.empty()) return {std::string(app_checks), true, "the world function returned"};
+  return {std::string(app_checks), false, observation.server_error};
+}
+
 std::vector<CheckResult> evaluate_checks(const ScenarioSpec& spec, const Observation& observation) {
   std::vector<CheckResult> results;
   for (const std::string& check : spec.checks) {
     if (check == echo_in_order) results.push_back(check_echo_in_order(spec, observation));
     if (check == http_responses_ok) results.push_back(check_http_responses_ok(spec, observation));
+    if (check == app_checks) results.push_back(check_app_checks(observation));
   }
   return results;
 }

@@ -24,8 +24,8 @@ std::vector<std::string_view> known_checks();
 // True for checks evaluate_checks() decides from an Observation; false for the driver's own checks.
 bool is_observation_check(std::string_view check);
 
-// The workload kind a check judges (echo_in_order: echo, http_responses_ok: http); nothing when it judges
-// any run (all_tasks_finished).
+// The workload kind a check judges (echo_in_order: echo, http_responses_ok: http, app_checks: none); nothing
+// when it judges any run (all_tasks_finished).
 std::optional<WorkloadKind> check_workload_kind(std::string_view check);
 
 // The checks of a scenario file that lists none: the kind's own check, then all_tasks_finished.
@@ -40,6 +40,10 @@ CheckResult check_echo_in_order(const ScenarioSpec& spec, const Observation& obs
 // expected response to every request (bytes_received and transcript hash equal to the workload's oracle,
 // http_exchanges), with no error; and the server reported no error.
 CheckResult check_http_responses_ok(const ScenarioSpec& spec, const Observation& observation);
+
+// app_checks (a world app, workload none): the world function returned; no app_check failed and nothing else
+// was thrown out of it (the detail is what was: "app_check failed: <message> (<file>:<line>)").
+CheckResult check_app_checks(const Observation& observation);
 
 // The results of the observation checks in spec.checks, in the order listed (driver checks are skipped).
 std::vector<CheckResult> evaluate_checks(const ScenarioSpec& spec, const Observation& observation);

@@ -1,42 +1,121 @@
-// scenarios/registry.cpp — the table of bundled apps, built once on first use (sorted by name).
-// Adding an app: write scenarios/apps/<name>.cpp with a <name>_app() function and list it here.
+// scenarios/registry.cpp — the table of every app: the bundled ones, then those registered with IOSIM_APP
+// (static initialisers, before main), built once on first use and sorted by name; duplicates are kept aside.
+// Adding a bundled app: write scenarios/apps/<name>.cpp with a <name>_app() function and list it here.
 #include "scenarios/registry.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
+#include <vector>
 
+#include "iosim/assert.hpp"
 #include "scenarios/apps/apps.hpp"
 
 namespace iosim {
+namespace {
+
+std::array<AppInfo, 20> bundled_apps() {
+  return {servers::echo_blocking_threads_app(),
+          servers::echo_epoll_et_app(),
+          servers::echo_epoll_exclusive_app(),
+          servers::echo_epoll_lt_app(),
+          servers::echo_epoll_oneshot_threads_app(),
+          servers::echo_nonblocking_poll_loop_app(),
+          servers::echo_poll_app(),
+          servers::echo_select_app(),
+          servers::echo_selectors_app(),
+          servers::iocp_accept_callbacks_app(),
+          servers::iocp_inline_success_app(),
+          servers::iocp_overlapped_reuse_app(),
+          servers::iocp_pool_app(),
+          servers::lost_wakeup_pool_app(),
+          servers::close_while_reading_app(),
+          servers::lock_order_inversion_app(),
+          servers::proactor_echo_app(),
+          servers::reactor_echo_app(),
+          servers::reactor_http_app(),
+          servers::select_prefork_app()};
+}
+
+// IOSIM_APP registrations, in the order the static initialisers ran.
+std::vector<AppInfo>& registered_apps() {
+  static std::vector<AppInfo> registered;
+  return registered;
+}
+
+struct Table {
+  std::vector<AppInfo> apps;            // sorted by name, each name once
+  std::vector<std::string> duplicates;  // names registered more than once
+  bool built = false;
+};
+
+Table& table() {
+  static Table table;
+  return table;
+}
+
+void build_table(Table& built) {
+  const std::array<AppInfo, 20> bundled = bundled_apps();
+  built.apps.assign(bundled.begin(), bundled.end());
+  for (const AppInfo& app : registered_apps()) {
+    const bool taken = std::any_of(built.apps.begin(), built.apps.end(),
+                                   [&](const AppInfo& other) { return other.name == app.name; });
+    if (taken) {
+      built.duplicates.emplace_back(app.name);
+      continue;
+    }
+    built.apps.push_back(app);
+  }
+  std::stable_sort(built.apps.begin(), built.apps.end(),
+                   [](const AppInfo& a, const AppInfo& b) { return a.name < b.name; });
+  built.built = true;
+}
+
+void register_app(AppInfo app) {
+  IOSIM_ASSERT(!table().built,
+               "IOSIM_APP ran after the app table was first used (register at namespace scope)");
+  app.bundled = false;
+  registered_apps().push_back(app);
+}
+
+}  // namespace
+
+AppRegistration::AppRegistration(std::string_view name, std::string_view description, ServerApp main,
+                                 std::span<const AppParam> params, WorkloadKind workload) {
+  IOSIM_ASSERT(main != nullptr && workload != WorkloadKind::none, "a server app serves echo or http clients");
+  register_app(AppInfo{name, description, main, params, workload});
+}
+
+AppRegistration::AppRegistration(std::string_view name, std::string_view description, WorldApp world) {
+  IOSIM_ASSERT(world != nullptr, "a world app needs its function");
+  AppInfo app{name, description, nullptr, {}, WorkloadKind::none};
+  app.world = world;
+  register_app(app);
+}
 
 std::span<const AppInfo> apps() {
-  // A function-local static: initialised on first call, after every app's translation unit is ready.
-  static const std::array<AppInfo, 20> table = [] {
-    std::array<AppInfo, 20> entries = {servers::echo_blocking_threads_app(),
-                                       servers::echo_epoll_et_app(),
-                                       servers::echo_epoll_exclusive_app(),
-                                       servers::echo_epoll_lt_app(),
-                                       servers::echo_epoll_oneshot_threads_app(),
-                                       servers::echo_nonblocking_poll_loop_app(),
-                                       servers::echo_poll_app(),
-                                       servers::echo_select_app(),
-                                       servers::echo_selectors_app(),
-                                       servers::iocp_accept_callbacks_app(),
-                                       servers::iocp_inline_success_app(),
-                                       servers::iocp_overlapped_reuse_app(),
-                                       servers::iocp_pool_app(),
-                                       servers::lost_wakeup_pool_app(),
-                                       servers::close_while_reading_app(),
-                                       servers::lock_order_inversion_app(),
-                                       servers::proactor_echo_app(),
-                                       servers::reactor_echo_app(),
-                                       servers::reactor_http_app(),
-                                       servers::select_prefork_app()};
-    std::sort(entries.begin(), entries.end(),
-              [](const AppInfo& a, const AppInfo& b) { return a.name < b.name; });
-    return entries;
-  }();
-  return table;
+  // Built once, on first use (a thread-safe static), after every static initialiser of main's binary ran.
+  static const bool built = (build_table(table()), true);
+  (void)built;
+  return table().apps;
+}
+
+Status check_app_registry() {
+  (void)apps();
+  const std::vector<std::string>& duplicates = table().duplicates;
+  if (duplicates.empty()) return Status::ok();
+  std::string names;
+  for (const std::string& name : duplicates) names += (names.empty() ? "\"" : ", \"") + name + "\"";
+  return Status::error(
+      fmt::format("app {} registered twice (IOSIM_APP names must differ from each other and "
+                  "from the bundled apps')",
+                  names));
+}
+
+void app_check(bool condition, std::string_view message, std::source_location where) {
+  if (condition) return;
+  throw AppCheckFailed(fmt::format("app_check failed: {} ({}:{})", message, where.file_name(), where.line()));
 }
 
 const AppInfo* find_app(std::string_view name) {

@@ -1,5 +1,6 @@
-// scenarios/registry.hpp — the bundled applications by name: what a scenario file's "app" field refers to,
-// the context an app runs in (AppContext) and the integer parameters each app accepts (AppParam).
+// scenarios/registry.hpp — every application by name, the bundled ones and those a binary registers with
+// IOSIM_APP (include/iosim/app.hpp, which also defines AppContext and AppParam): what a scenario's "app"
+// names.
 #pragma once
 
 #include <cstdint>
@@ -9,48 +10,33 @@
 #include <string>
 #include <string_view>
 
+#include "iosim/app.hpp"
 #include "iosim/os.hpp"
+#include "iosim/status.hpp"
 #include "scenarios/scenario.hpp"
 
 namespace iosim {
 
-// What a server app is given. The app serves exactly `connections` connections (each until the client
-// closes it, or until the app's protocol ends it), then closes everything and returns.
-struct AppContext {
-  Os& os;
-  const nlohmann::json& params;  // the scenario's "params" object (validated against AppInfo::params)
-  int connections;               // serve exactly this many connections, then return
-  std::function<void(std::uint16_t port)> ready;  // call once listening, with the bound port
-  std::string error;  // set on a fatal error: "<call>: <errno name>", e.g. "accept4: EMFILE"
-};
-
-// One integer parameter of an app; the scenario loader rejects unknown names and out-of-range values.
-struct AppParam {
-  std::string_view name;
-  std::int64_t default_value;
-  std::int64_t min_value;
-  std::int64_t max_value;
-  std::string_view description;
-};
-
+// A server app has `main` and serves `workload`; a world app (workload none) has `world` instead.
 struct AppInfo {
   std::string_view name;
   std::string_view description;
-  void (*main)(AppContext&);
+  ServerApp main;
   std::span<const AppParam> params;            // every parameter the app reads from AppContext::params
   WorkloadKind workload = WorkloadKind::echo;  // the clients it serves; the loader rejects any other kind
   std::string_view native_backend = "linux";  // what iosim diff compares the simulator with by default
+  WorldApp world = nullptr;                   // a world app's function (main is then null)
+  bool bundled = true;                        // false: registered by this binary with IOSIM_APP
 };
 
-// Every bundled app, in a fixed order (sorted by name).
+// Every bundled and registered app, in a fixed order (sorted by name); a name registered twice is kept once
+// (the first) and reported by check_app_registry.
 std::span<const AppInfo> apps();
+// An error naming every app name registered more than once (or a registered name that is a bundled one's).
+Status check_app_registry();
 // nullptr when no app has this name.
 const AppInfo* find_app(std::string_view name);
 // nullptr when `app` has no parameter of this name.
 const AppParam* find_param(const AppInfo& app, std::string_view name);
-
-// The value of `param` in `params`, or its default when absent. Values are range-checked by the scenario
-// loader; an app run with unchecked params gets the default for anything that is not an in-range integer.
-std::int64_t param_int(const nlohmann::json& params, const AppParam& param);
 
 }  // namespace iosim

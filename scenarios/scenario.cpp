@@ -35,7 +35,8 @@ constexpr std::string_view workload_fields[] = {"kind",     "clients",          
 // errors.
 constexpr std::string_view echo_workload_fields[] = {"messages", "message_bytes_min", "message_bytes_max"};
 constexpr std::string_view http_workload_fields[] = {"requests", "body_bytes_min", "body_bytes_max"};
-constexpr std::string_view workload_kinds[] = {"echo", "http"};
+constexpr std::string_view workload_kinds[] = {"echo", "http", "none"};
+constexpr std::string_view none_workload_fields[] = {"kind"};  // a world app has no clients to describe
 constexpr std::string_view network_fields[] = {"latency_us"};
 constexpr std::string_view sim_fields[] = {"seed", "strategy", "step_max"};
 constexpr std::string_view strategies[] = {"random", "rr", "pct"};
@@ -135,6 +136,7 @@ WorkloadKind parse_workload_kind(const json& object) {
   const std::string kind = read_string(object["kind"], "workload.kind");
   if (kind == "echo") return WorkloadKind::echo;
   if (kind == "http") return WorkloadKind::http;
+  if (kind == "none") return WorkloadKind::none;
   throw FieldError{"workload.kind", fmt::format("unknown workload kind \"{}\"{}; known kinds: {}", kind,
                                                 suggestion(kind, workload_kinds), join(workload_kinds))};
 }
@@ -195,6 +197,11 @@ void parse_workload(const json& object, WorkloadSpec& workload) {
   require_object(object, "workload");
   reject_unknown_fields(object, "workload", workload_fields);
   workload.kind = parse_workload_kind(object);
+  if (workload.kind == WorkloadKind::none) {
+    reject_unknown_fields(object, "workload", none_workload_fields);
+    workload.clients = 0;
+    return;
+  }
   reject_fields_of_other_kind(object, workload.kind);
   if (object.contains("clients")) {
     workload.clients =
@@ -322,6 +329,8 @@ ScenarioSpec parse_document(const json& document, std::string_view stem) {
     parse_params(document["params"], app);
     spec.params = document["params"];
   }
+  spec.workload.kind = app.workload;  // a file without "workload" gets the app's own kind
+  if (app.workload == WorkloadKind::none) spec.workload.clients = 0;
   if (document.contains("workload")) parse_workload(document["workload"], spec.workload);
   if (app.workload != spec.workload.kind) {
     throw FieldError{"workload.kind",
@@ -375,11 +384,20 @@ Result<ScenarioSpec> load_scenario_file(const std::string& path) {
 }
 
 std::string_view workload_kind_name(WorkloadKind kind) {
-  return kind == WorkloadKind::http ? "http" : "echo";
+  switch (kind) {
+    case WorkloadKind::echo:
+      return "echo";
+    case WorkloadKind::http:
+      return "http";
+    case WorkloadKind::none:
+      return "none";
+  }
+  return "?";
 }
 
 int workload_connections(const WorkloadSpec& workload) {
   if (workload.kind == WorkloadKind::http) return workload.clients * workload.requests;
+  if (workload.kind == WorkloadKind::none) return 0;
   return workload.clients;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/fault/fault_plan.hpp"
+#include "iosim/app.hpp"
 #include "iosim/sim.hpp"
 #include "iosim/status.hpp"
 
@@ -24,11 +25,8 @@ inline constexpr std::int64_t workload_requests_max = 10'000;  // per client; HT
 inline constexpr std::int64_t http_body_bytes_max = 16 << 20;
 inline constexpr std::int64_t network_latency_us_max = latency_ns_max / 1000;
 
-// What the clients of a scenario speak. An app declares the one it serves (AppInfo::workload).
-enum class WorkloadKind {
-  echo,  // each client sends seeded messages on one connection and expects them back byte for byte
-  http,  // each client sends HTTP/1.0 GET requests, one connection per request (scenarios/http_protocol.hpp)
-};
+// What the clients of a scenario speak (WorkloadKind: include/iosim/app.hpp). An app declares the one it
+// serves (AppInfo::workload); a world app's is none (no clients).
 std::string_view workload_kind_name(WorkloadKind kind);
 
 // The client side of a scenario. Identical on every backend and every schedule seed: message sizes, bytes
@@ -47,7 +45,7 @@ struct WorkloadSpec {
 };
 
 // How many connections the server must serve for this workload (AppContext::connections): one per echo
-// client, one per HTTP request.
+// client, one per HTTP request, none without clients.
 int workload_connections(const WorkloadSpec& workload);
 
 struct NetworkSpec {

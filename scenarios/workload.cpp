@@ -218,7 +218,26 @@ Observation run_workload(Os& os, const ScenarioSpec& spec) {
   return run_workload(os, os, spec);
 }
 
+// A world app is the whole run: its function on the calling task (the world's main); an exception out of it
+// (a failed app_check) is the verdict, as a server's fatal error is.
+Observation run_world_app(Os& os, const ScenarioSpec& spec) {
+  Observation observation;
+  observation.workload = WorkloadKind::none;
+  const AppInfo* app = find_app(spec.app);
+  if (app == nullptr || app->world == nullptr) {
+    observation.server_error = fmt::format("\"{}\" is not a world app", spec.app);
+    return observation;
+  }
+  try {
+    app->world(os);
+  } catch (const std::exception& error) {
+    observation.server_error = error.what();
+  }
+  return observation;
+}
+
 Observation run_workload(Os& os, Os& server_os, const ScenarioSpec& spec) {
+  if (spec.workload.kind == WorkloadKind::none) return run_world_app(server_os, spec);
   if (spec.workload.kind == WorkloadKind::echo) return run_echo_workload(os, server_os, spec);
   const WorkloadSpec& workload = spec.workload;
   Observation observation =
@@ -297,6 +316,8 @@ Result<Observation> Observation::from_json(const nlohmann::json& json) {
     observation.workload = WorkloadKind::echo;
   } else if (kind == workload_kind_name(WorkloadKind::http)) {
     observation.workload = WorkloadKind::http;
+  } else if (kind == workload_kind_name(WorkloadKind::none)) {
+    observation.workload = WorkloadKind::none;
   } else {
     return Status::error(fmt::format("observation.workload: unknown kind \"{}\"", kind));
   }
@@ -319,6 +340,9 @@ std::string Observation::summary() const {
     if (first_error.empty() && !report.error.empty()) {
       first_error = fmt::format("; client {}: {}", report.client, report.error);
     }
+  }
+  if (workload == WorkloadKind::none) {
+    return fmt::format("no clients (a world app); world {}", server_error.empty() ? "ok" : server_error);
   }
   const bool http = workload == WorkloadKind::http;
   return fmt::format("{}/{} clients {}, {} bytes {}{}; server {}", in_order, clients.size(),

@@ -28,7 +28,7 @@ struct ClientReport {
 
 struct Observation {
   std::vector<ClientReport> clients;
-  std::string server_error;  // AppContext::error after the server returned
+  std::string server_error;  // AppContext::error after the server returned; a world app: what it threw
   WorkloadKind workload = WorkloadKind::echo;
 
   // {"workload": "echo", "clients": [{client, bytes_sent, bytes_received, echoed_in_order, error,
@@ -71,7 +71,8 @@ std::uint64_t expected_bytes_received(const WorkloadSpec& workload, int client);
 
 // Runs the scenario's server app (thread "server") and workload.clients client threads ("client-1", ...) of
 // the workload's kind on `os`, from the calling thread of the Os world; returns once every thread has been
-// joined. Never throws: failures are recorded in the Observation.
+// joined. A world app (workload none) runs on the calling thread instead, with no clients. Never throws:
+// failures are recorded in the Observation.
 Observation run_workload(Os& os, const ScenarioSpec& spec);
 // The same, for callers that know the workload is an echo workload (the kind is not consulted).
 Observation run_echo_workload(Os& os, const ScenarioSpec& spec);

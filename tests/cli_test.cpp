@@ -167,7 +167,8 @@ TEST(Cli, ListNamesEveryBundledApp) {
 }
 
 TEST(Cli, HelpExitsZeroEverywhere) {
-  for (const char* arguments : {"--help", "run --help", "diff --help", "list --help"}) {
+  for (const char* arguments :
+       {"--help", "run --help", "diff --help", "list --help", "trace --help", "explain --help"}) {
     const Outcome help = iosim(arguments);
     EXPECT_EQ(help.exit_code, 0) << arguments;
     EXPECT_NE(help.output.find("Usage"), std::string::npos) << arguments << "\n" << help.output;
@@ -212,6 +213,49 @@ TEST(Cli, TracePerfettoOfAFailingRunWritesTheJsonAndExitsOne) {
   EXPECT_GT(std::filesystem::file_size(path), 1000u);
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+// The "timeline  (...)" heading and the `count` lines after it.
+std::string timeline_block(const std::string& output, std::size_t count) {
+  std::size_t begin = output.find("timeline  (");
+  if (begin == std::string::npos) return {};
+  std::size_t end = begin;
+  for (std::size_t line = 0; line <= count && end != std::string::npos; ++line)
+    end = output.find('\n', end + 1);
+  return output.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+// A trace file (what a failing test writes) renders exactly as the run it came from: the same Perfetto bytes
+// as `iosim trace SCENARIO`, the same timeline as `iosim run --explain`.
+TEST(Cli, ATraceFileRoundTripsToPerfettoAndExplain) {
+  const std::string trace = temp_path("round_trip.jsonl").string();
+  const Outcome run = iosim("run scenarios/echo_epoll_et.json --seed 4 --trace-out " + trace +
+                            " --explain --explain-lines 40");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string from_run = temp_path("from_run.json").string();
+  const std::string from_file = temp_path("from_file.json").string();
+  ASSERT_EQ(iosim("trace scenarios/echo_epoll_et.json --seed 4 --perfetto " + from_run).exit_code, 0);
+  const Outcome exported = iosim("trace " + trace + " --perfetto " + from_file);
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  EXPECT_TRUE(std::regex_match(exported.last_line(), std::regex("perfetto: [0-9]+ events, .* \\(trace-hash "
+                                                                "[0-9a-f]{16}\\)")))
+      << exported.last_line();
+  const std::string perfetto = read_file(from_run);
+  EXPECT_GT(perfetto.size(), 1000u);
+  EXPECT_EQ(read_file(from_file), perfetto);
+  const Outcome explained = iosim("explain " + trace + " --lines 40");
+  ASSERT_EQ(explained.exit_code, 0) << explained.output;
+  EXPECT_EQ(timeline_block(explained.output, 40), timeline_block(run.output, 40)) << explained.output;
+  EXPECT_NE(timeline_block(run.output, 40).find("epoll_wait"), std::string::npos) << run.output;
+  EXPECT_TRUE(
+      std::regex_match(explained.last_line(), std::regex("explain: [0-9]+ events of .*round_trip.jsonl "
+                                                         "\\(trace-hash [0-9a-f]{16}\\)")))
+      << explained.last_line();
+}
+
 TEST(Cli, RecordOnLinuxThenReplayOnTheSimulatorMatches) {
   const std::string path = write_temp("epoll_lt.iotrace", "");
   const Outcome record = iosim("record scenarios/echo_epoll_lt.json --backend linux -o " + path);
@@ -246,6 +290,12 @@ TEST(Cli, AReplayThatDiffersExitsOneWithAReproduceLine) {
   EXPECT_EQ(again.last_line(), replay.last_line());
 }
 
+const std::string trace_header = R"({"format":"iosim-trace","version":1,"names":["","client-1","recv"]})"
+                                 "\n";
+const std::string spawn_line =
+    R"({"t_ns":0,"task":"kernel","kind":"task_spawn","name":"client-1","object":"","arg0":0,"arg1":0})"
+    "\n";
+
 const std::string iotrace_header =
     R"({"format":"iosim-iotrace","version":1,"scenario":"","name":"x","app":"echo_nope","params":{},)"
     R"("connections":0,"backend":"sim","latency_us":50,"seed":1,"strategy":"random","step_max":100})"
@@ -272,7 +322,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"NoCommand", "", "iosim"},
         BadInput{"UnknownCommand", "frobnicate",
                  "unknown command 'frobnicate' (commands: run, explore, shrink, diff, record, replay, trace, "
-                 "graph, list)"},
+                 "graph, explain, list)"},
         BadInput{"MissingFile", "run scenarios/no_such_file.json", "no_such_file.json"},
         BadInput{"TruncatedJson",
                  "run " + write_temp("truncated.json", "{\"app\": \"echo_select\", \"workload\": {"),
@@ -310,6 +360,61 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"PerfettoMissing", "trace scenarios/echo_poll.json", "--perfetto"},
         BadInput{"TraceMissingScenario", "trace scenarios/nope.json --perfetto /tmp/x.json", "nope.json"},
         BadInput{"ExplainOnLinux", "run scenarios/echo_poll.json --backend linux --explain", "--backend sim"},
+        BadInput{"ExplainMissing", "explain /nonexistent.jsonl", "/nonexistent.jsonl: cannot open"},
+        BadInput{"ExplainNotATrace", "explain scenarios/echo_poll.json", "echo_poll.json: not a trace file"},
+        BadInput{"ExplainNotATraceInside",
+                 "explain " + write_temp("not_a_trace.jsonl", "{\"format\":\"x\"}\n"),
+                 "not_a_trace.jsonl:1: not an iosim trace"},
+        BadInput{"ExplainMalformedLine",
+                 "explain " + write_temp("malformed.jsonl", trace_header + spawn_line + "{\"t_ns\":\n"),
+                 "malformed.jsonl:3: "},
+        BadInput{"ExplainLinesZero", "explain x.jsonl --lines 0", "--lines"},
+        BadInput{"ExplainNoFile", "explain", "trace is required"},
+        BadInput{"TraceFileMalformedLine",
+                 "trace " +
+                     write_temp("malformed_kind.jsonl", trace_header + spawn_line +
+                                                            R"({"t_ns":1,"task":"client-1","kind":"bogus",)"
+                                                            R"("name":"recv","object":"","arg0":0,"arg1":0})"
+                                                            "\n") +
+                     " --perfetto /tmp/iosim_never_written.json",
+                 "malformed_kind.jsonl:3: unknown event kind \"bogus\""},
+        BadInput{"TraceFileWakeOfNoTask",
+                 "trace " +
+                     write_temp("wake_nobody.jsonl", trace_header + spawn_line +
+                                                         R"({"t_ns":1,"task":"kernel","kind":"wake",)"
+                                                         R"("name":"recv","object":"","arg0":9,"arg1":0})"
+                                                         "\n") +
+                     " --perfetto /tmp/iosim_never_written.json",
+                 "wake_nobody.jsonl:3: a wake of task 9, which was never spawned"},
+        BadInput{"TraceFileKernelCall",
+                 "explain " +
+                     write_temp("kernel_call.jsonl", trace_header + spawn_line +
+                                                         R"({"t_ns":1,"task":"kernel","kind":"sys_enter",)"
+                                                         R"("name":"recv","object":"","arg0":0,"arg1":0})"
+                                                         "\n"),
+                 "kernel_call.jsonl:3: a sys_enter event of the kernel"},
+        BadInput{
+            "TraceFileOutOfOrder",
+            "trace " +
+                write_temp(
+                    "out_of_order.jsonl",
+                    R"({"format":"iosim-trace","version":1,"names":["","client-1","client-2","recv"]})"
+                    "\n"
+                    R"({"t_ns":0,"task":"kernel","kind":"task_spawn","name":"client-1","object":"","arg0":0,"arg1":0})"
+                    "\n"
+                    R"({"t_ns":0,"task":"kernel","kind":"task_spawn","name":"client-2","object":"","arg0":0,"arg1":0})"
+                    "\n"
+                    R"({"t_ns":1,"task":"client-1","kind":"task_exit","name":"","object":"","arg0":0,"arg1":0})"
+                    "\n"
+                    R"({"t_ns":2,"task":"client-2","kind":"sys_enter","name":"recv","object":"","arg0":0,"arg1":0})"
+                    "\n"
+                    R"({"t_ns":3,"task":"client-1","kind":"wake","name":"recv","object":"","arg0":2,"arg1":0})"
+                    "\n") +
+                " --perfetto " + temp_path("never_written.json").string(),
+            "out_of_order.jsonl:6: on client-1: a wake arrow starts after the task returned"},
+        BadInput{"TraceFileWithSeed",
+                 "trace " + write_temp("seeded.jsonl", trace_header) + " --seed 3 --perfetto /tmp/x.json",
+                 "seeded.jsonl: a saved trace is one run already"},
         BadInput{"RecordWithoutOutput", "record scenarios/echo_poll.json --backend sim", "--output"},
         BadInput{"RecordUnwritable",
                  "record scenarios/echo_poll.json --backend sim -o /nonexistent/dir/x.iotrace",
@@ -335,11 +440,6 @@ INSTANTIATE_TEST_SUITE_P(
 // input
 
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 TEST(CliGraph, RaceFreeRunExitsZero) {
   const Outcome graph =

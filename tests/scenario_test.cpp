@@ -623,13 +623,15 @@ TEST(Checks, EchoInOrderCatchesEachKindOfViolation) {
 }
 
 TEST(Checks, KnownChecksAndWhoEvaluatesThem) {
-  EXPECT_EQ(known_checks(),
-            (std::vector<std::string_view>{"echo_in_order", "all_tasks_finished", "http_responses_ok"}));
+  EXPECT_EQ(known_checks(), (std::vector<std::string_view>{"echo_in_order", "all_tasks_finished",
+                                                           "http_responses_ok", "app_checks"}));
   EXPECT_TRUE(is_observation_check("echo_in_order"));
   EXPECT_TRUE(is_observation_check("http_responses_ok"));
+  EXPECT_TRUE(is_observation_check("app_checks"));
   EXPECT_FALSE(is_observation_check("all_tasks_finished"));
   EXPECT_EQ(check_workload_kind("echo_in_order"), WorkloadKind::echo);
   EXPECT_EQ(check_workload_kind("http_responses_ok"), WorkloadKind::http);
+  EXPECT_EQ(check_workload_kind("app_checks"), WorkloadKind::none);
   EXPECT_EQ(check_workload_kind("all_tasks_finished"), std::nullopt);
   ScenarioSpec spec;
   spec.checks = {"all_tasks_finished"};

@@ -10,19 +10,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "backends/sim/trace_format.hpp"
 #include "scenarios/registry.hpp"
 #include "sim/choices_file.hpp"
 #include "tools/driver.hpp"
-#include "backends/sim/trace_format.hpp"
 #include "tools/windows_backend.hpp"
 
 namespace iosim::cli {
 namespace {
-
-int bad_input(const std::string& message) {
-  std::fprintf(stderr, "iosim: %s\n", message.c_str());
-  return exit_bad_input;
-}
 
 void print_run(const ScenarioSpec& spec, const RunReport& report) {
   fmt::print("backend   {}", report.backend);
@@ -57,6 +52,11 @@ std::filesystem::path scenario_directory() {
 
 }  // namespace
 
+int bad_input(const std::string& message) {
+  fmt::print(stderr, "{}: {}\n", program_name(), message);
+  return exit_bad_input;
+}
+
 int run_command(const RunOptions& options) {
   Result<ScenarioSpec> loaded = load_scenario_file(options.scenario);
   if (!loaded) return bad_input(loaded.status().message());
@@ -84,13 +84,10 @@ int run_command(const RunOptions& options) {
   }
   fmt::print("scenario  {}: {}\n", spec.name, spec.description);
   const RunReport report = run_scenario(spec, request, [&](SimOs& os) {
-    if (trace_file.is_open()) write_trace_jsonl(trace_file, os);
-    if (!options.explain) return;
-    const std::vector<std::string> lines =
-        format_timeline(os, static_cast<std::size_t>(options.explain_lines));
-    fmt::print("timeline  (first {} lines of {} events; --trace-out F writes every event as JSON)\n",
-               lines.size(), os.trace().events().size());
-    for (const std::string& line : lines) fmt::print("{}\n", line);
+    const sim::TraceView view = trace_view(os);
+    if (trace_file.is_open()) write_trace_jsonl(trace_file, view);
+    if (options.explain)
+      fmt::print("{}", timeline_text(view, static_cast<std::size_t>(options.explain_lines)));
   });
   if (!report.host_error.empty()) return bad_input(report.host_error);
   print_run(spec, report);
@@ -130,9 +127,13 @@ int diff_command(const DiffOptions& options) {
 }
 
 int list_command() {
-  fmt::print("applications (the \"app\" of a scenario file):\n");
+  const bool registered =
+      std::any_of(apps().begin(), apps().end(), [](const AppInfo& app) { return !app.bundled; });
+  fmt::print("applications (the \"app\" of a scenario file{}):\n",
+             registered ? fmt::format("; [registered] ones come from IOSIM_APP in {}", program_name()) : "");
   for (const AppInfo& app : apps()) {
-    fmt::print("  {:<28} {}\n", app.name, app.description);
+    fmt::print("  {:<28} {}{}{}\n", app.name, app.bundled ? "" : "[registered] ", app.world ? "[world] " : "",
+               app.description);
     for (const AppParam& param : app.params) {
       fmt::print("  {:<28}   param {} (default {}, {}..{}): {}\n", "", param.name, param.default_value,
                  param.min_value, param.max_value, param.description);

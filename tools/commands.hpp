@@ -15,6 +15,10 @@ inline constexpr int exit_holds = 0;
 inline constexpr int exit_check_failed = 1;
 inline constexpr int exit_bad_input = 2;
 
+// Prints "<program>: <message>" (program_name(): iosim, or the user's binary) to stderr; returns
+// exit_bad_input.
+int bad_input(const std::string& message);
+
 struct RunOptions {
   std::string scenario;
   std::optional<std::uint64_t> seed;
@@ -64,7 +68,7 @@ struct ShrinkOptions {
 int shrink_command(const ShrinkOptions& options);
 
 struct TraceOptions {
-  std::string scenario;
+  std::string scenario;  // a scenario file, or a trace file (*.jsonl) from run --trace-out
   std::optional<std::uint64_t> seed;
   std::optional<std::string> strategy;
   sim::StrategyOptions strategy_options;
@@ -73,6 +77,13 @@ struct TraceOptions {
   std::string perfetto;  // where the trace-event JSON goes
 };
 int trace_command(const TraceOptions& options);  // tools/trace_command.cpp
+
+// iosim explain F.jsonl [--lines N]: a saved trace as a readable timeline (tools/trace_command.cpp).
+struct ExplainOptions {
+  std::string path;
+  int lines = 60;
+};
+int explain_command(const ExplainOptions& options);
 
 // iosim record SCENARIO --backend linux|sim -o F.iotrace (tools/record_command.cpp)
 struct RecordOptions {

@@ -110,8 +110,21 @@ void judge_run(const ScenarioSpec& spec, RunReport& report) {
   judge(spec, report);
 }
 
+std::string& program_name_storage() {
+  static std::string name = "iosim";
+  return name;
+}
+
+const std::string& program_name() {
+  return program_name_storage();
+}
+
+void set_program_name(std::string name) {
+  program_name_storage() = std::move(name);
+}
+
 std::string reproduce_command(const ScenarioSpec& spec, const RunReport& report) {
-  std::string command = fmt::format("iosim run {}", spec.path.empty() ? spec.name : spec.path);
+  std::string command = fmt::format("{} run {}", program_name(), spec.path.empty() ? spec.name : spec.path);
   for (const std::string& fault : report.fault_arguments) command += " --fault " + fault;
   if (report.backend != "sim") return command + " --backend " + report.backend;
   if (!report.choices_path.empty())

@@ -67,6 +67,10 @@ RunReport run_scenario(const ScenarioSpec& spec, const RunRequest& request,
 // run_scenario does after a run, for callers that drive the run themselves (iosim record).
 void judge_run(const ScenarioSpec& spec, RunReport& report);
 
+// The name reproduce lines start with: "iosim", or the user's binary (iosim::cli::main sets it from argv[0]).
+const std::string& program_name();
+void set_program_name(std::string name);
+
 // "iosim run scenarios/x.json --seed 7 --strategy random": the command that replays this run.
 std::string reproduce_command(const ScenarioSpec& spec, const RunReport& report);
 

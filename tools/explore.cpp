@@ -164,23 +164,15 @@ void explore_parallel(const ScenarioSpec& spec, const ExploreOptions& options, c
 
 int explore_command(const ExploreOptions& options) {
   Result<ScenarioSpec> loaded = load_scenario_file(options.scenario);
-  if (!loaded) {
-    std::fprintf(stderr, "iosim: %s\n", loaded.status().message().c_str());
-    return exit_bad_input;
-  }
+  if (!loaded) return bad_input(loaded.status().message());
   const ScenarioSpec& spec = loaded.value();
   RunRequest probe;
-  if (Status faults = apply_faults(probe, options.faults); !faults) {
-    std::fprintf(stderr, "iosim: %s\n", faults.message().c_str());
-    return exit_bad_input;
-  }
+  if (Status faults = apply_faults(probe, options.faults); !faults) return bad_input(faults.message());
   std::ofstream results;
   if (!options.results_path.empty()) {
     results.open(options.results_path);
-    if (!results) {
-      std::fprintf(stderr, "iosim: --results %s: cannot open for writing\n", options.results_path.c_str());
-      return exit_bad_input;
-    }
+    if (!results)
+      return bad_input(fmt::format("--results {}: cannot open for writing", options.results_path));
   }
   const std::vector<std::uint64_t> seeds = shard_seeds(options);
   Progress progress;

@@ -14,11 +14,6 @@
 namespace iosim::cli {
 namespace {
 
-int bad_input(const std::string& message) {
-  std::fprintf(stderr, "iosim: %s\n", message.c_str());
-  return exit_bad_input;
-}
-
 // "A..B" (trace event indices, A <= B).
 bool parse_window(const std::string& text, analysis::DotOptions& options) {
   const std::size_t dots = text.find("..");
@@ -104,7 +99,8 @@ int write_dot_file(const analysis::TraceGraph& graph, const std::string& path,
 
 std::string graph_reproduce(const ScenarioSpec& spec, const RunReport& report, const GraphOptions& options) {
   std::string command = reproduce_command(spec, report);
-  if (command.starts_with("iosim run ")) command = "iosim graph " + command.substr(10);
+  const std::string run = program_name() + " run ";
+  if (command.starts_with(run)) command = program_name() + " graph " + command.substr(run.size());
   if (options.races) command += " --races";
   if (options.deadlocks) command += " --deadlocks";
   return command;
@@ -128,7 +124,7 @@ int load_scenario_run(const GraphOptions& options, Subject& subject) {
   request.capture_trace = true;
   if (Status applied = apply_faults(request, options.faults); !applied) return bad_input(applied.message());
   const RunReport report = run_scenario(spec, request, [&](SimOs& os) {
-    subject.graph.emplace(analysis::make_trace_view(os.trace(), os.scheduler()));
+    subject.graph.emplace(sim::make_trace_view(os.trace(), os.scheduler()));
   });
   if (!report.sim || !subject.graph) return bad_input("iosim graph needs a simulated run");
   subject.outcome = *report.sim;
@@ -142,10 +138,7 @@ int load_scenario_run(const GraphOptions& options, Subject& subject) {
 // A trace saved by `iosim run --trace-out F.jsonl`: no run, so no seed options and no end state to judge.
 int load_trace_file(const GraphOptions& options, Subject& subject) {
   if (options.seed || options.strategy || !options.faults.empty()) {
-    return bad_input(
-        fmt::format("{}: a saved trace is one run already; --seed, --strategy and --fault apply "
-                    "to a scenario",
-                    options.scenario));
+    return bad_input(analysis::run_options_need_a_scenario(options.scenario));
   }
   if (options.deadlocks) {
     return bad_input(
@@ -153,10 +146,11 @@ int load_trace_file(const GraphOptions& options, Subject& subject) {
                     "tasks were blocked when the run stopped)",
                     options.scenario));
   }
-  Result<analysis::TraceView> view = analysis::read_trace_jsonl(options.scenario);
+  Result<sim::TraceView> view = analysis::read_trace_jsonl(options.scenario);
   if (!view) return bad_input(view.status().message());
   subject.graph.emplace(std::move(view.value()));
-  subject.reproduce = fmt::format("iosim graph {}{}", options.scenario, options.races ? " --races" : "");
+  subject.reproduce =
+      fmt::format("{} graph {}{}", program_name(), options.scenario, options.races ? " --races" : "");
   fmt::print("trace     {}: {} events\n", options.scenario, subject.graph->view().events.size());
   return exit_holds;
 }
@@ -170,7 +164,7 @@ int graph_command(const GraphOptions& options) {
         fmt::format("--window: expected A..B (trace event indices, A <= B), got '{}'", options.window));
   }
   Subject subject;
-  const bool trace_file = options.scenario.ends_with(".jsonl");
+  const bool trace_file = analysis::is_trace_file(options.scenario);
   const int loaded = trace_file ? load_trace_file(options, subject) : load_scenario_run(options, subject);
   if (loaded != exit_holds) return loaded;
   const analysis::TraceGraph& graph = *subject.graph;

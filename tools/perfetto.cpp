@@ -67,6 +67,11 @@ std::string object_owner(std::string_view name) {
   return std::string(name);
 }
 
+// The line of event `index` in its trace file (the header is line 1).
+std::size_t trace_file_line(std::size_t index) {
+  return index + 2;
+}
+
 double micros(std::int64_t ns) {
   return static_cast<double>(ns) / 1000.0;
 }
@@ -99,9 +104,11 @@ struct Record {
 
 class Exporter {
  public:
-  explicit Exporter(SimOs& os) : os_(os), trace_(os.trace()) {}
+  explicit Exporter(const sim::TraceView& view) : view_(view) {}
 
-  void convert();
+  // Converts every event; stops at the first one that cannot follow the ones before it in any run (a trace
+  // file edited or cut short) and returns what is wrong with it, "" when the trace converted.
+  std::string convert();
   PerfettoSummary write(std::ostream& out) const;
 
  private:
@@ -137,10 +144,12 @@ class Exporter {
   void on_socket_queues(const std::string& socket, std::int64_t time_ns);
   void finish(std::int64_t end_ns);
 
-  std::string name(std::uint32_t id) const { return std::string(trace_.name(id)); }
+  std::string name(std::uint32_t id) const { return std::string(view_.name(id)); }
+  void note(std::string problem) {
+    if (problem_.empty()) problem_ = std::move(problem);
+  }
 
-  SimOs& os_;
-  const sim::Trace& trace_;
+  const sim::TraceView& view_;
   std::deque<Track> tracks_;  // a deque: references stay valid while tracks are added
   std::map<std::pair<int, std::string>, std::size_t> object_tracks_;  // (pid, name) → tracks_ index
   std::vector<TaskState> tasks_;                                      // by task id - 1
@@ -156,6 +165,7 @@ class Exporter {
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> socket_queues_;  // socket → (recv-Q, send-Q)
   std::map<std::string, std::int64_t> sleepers_;  // wait queue → sleeping tasks
   std::vector<Record> records_;
+  std::string problem_;  // the first inconsistency found in the events, if any
 };
 
 // --- tracks ---
@@ -209,7 +219,10 @@ void Exporter::begin(Track& track, std::int64_t time_ns, std::string slice, std:
 }
 
 void Exporter::end(Track& track, std::int64_t time_ns, json args) {
-  IOSIM_ASSERT(!track.open.empty(), "slice end without a begin");
+  if (track.open.empty()) {
+    note(fmt::format("on {}: a slice ends that never began", track.name));
+    return;
+  }
   json event = base(track, 'E', time_ns);
   event["name"] = track.open.back().first;
   event["cat"] = track.open.back().second;
@@ -240,7 +253,10 @@ void Exporter::counter(const Track& track, std::int64_t time_ns, json args) {
 // A flow start binds to the slice open on `track` at that moment (every actor has one: its task slice, its
 // syscall, or the kernel context's timer slice).
 std::int64_t Exporter::flow_start(Track& track, std::int64_t time_ns, std::string_view category) {
-  IOSIM_ASSERT(!track.open.empty(), "flow start outside a slice");
+  if (track.open.empty()) {
+    note(fmt::format("on {}: a {} arrow starts after the task returned", track.name, category));
+    return 0;  // flow 0 is never written
+  }
   const std::int64_t flow = next_flow_++;
   flow_finished_.push_back(false);
   json event = base(track, 's', time_ns);
@@ -297,7 +313,7 @@ void Exporter::resume(const TraceEvent& event) {
 void Exporter::on_spawn(const TraceEvent& event) {
   // Tasks are numbered in spawn order from 1, so this event creates task tasks_.size() + 1.
   const auto id = static_cast<sim::task_id>(tasks_.size() + 1);
-  IOSIM_ASSERT(os_.scheduler().task_name(id) == trace_.name(event.subject), "task ids follow spawn order");
+  IOSIM_ASSERT(view_.task_name(id) == view_.name(event.subject), "task ids follow spawn order");
   Track& parent = actor(event);
   const std::int64_t flow = flow_start(parent, event.time_ns, "spawn");
   tasks_.push_back(TaskState{add_track(perfetto_pid_tasks, id, name(event.subject))});
@@ -345,8 +361,7 @@ void Exporter::on_wake(const TraceEvent& event) {
   const auto woken_id = static_cast<sim::task_id>(event.arg0);
   TaskState& woken = tasks_[woken_id - 1];
   const std::string queue = name(event.subject);
-  const std::string waker =
-      event.task == sim::no_task ? "kernel" : std::string(os_.scheduler().task_name(event.task));
+  const std::string waker(view_.task_name(event.task));
   const std::int64_t flow = flow_start(actor(event), event.time_ns, "wake");
   Track& woken_track = tracks_[woken.track];
   instant(queue_track(queue), event.time_ns, "wake " + woken_track.name, "wake", json{{"waker", waker}});
@@ -431,10 +446,12 @@ void Exporter::finish(std::int64_t end_ns) {
   }
 }
 
-void Exporter::convert() {
+std::string Exporter::convert() {
   kernel_track_ = add_track(perfetto_pid_kernel, perfetto_object_tid_first, "kernel context");
   std::int64_t end_ns = 0;
-  for (const TraceEvent& event : trace_.events()) {
+  for (std::size_t index = 0; index < view_.events.size(); ++index) {
+    if (!problem_.empty()) return fmt::format("{}: {}", trace_file_line(index - 1), problem_);
+    const TraceEvent& event = view_.events[index];
     end_ns = event.time_ns;
     close_exited(event);
     kernel_context(event);
@@ -448,7 +465,7 @@ void Exporter::convert() {
         break;
       case EventKind::sys_enter:
         begin(task_track(event.task), event.time_ns, name(event.subject), "syscall",
-              json{{"call", format_call(os_, trace_.name(event.subject), event.arg0, event.arg1)}});
+              json{{"call", format_call(view_, view_.name(event.subject), event.arg0, event.arg1)}});
         break;
       case EventKind::sys_exit:
         on_sys_exit(event);
@@ -474,6 +491,7 @@ void Exporter::convert() {
     }
   }
   finish(end_ns);
+  return problem_.empty() ? "" : fmt::format("{}: {}", trace_file_line(view_.events.size() - 1), problem_);
 }
 
 PerfettoSummary Exporter::write(std::ostream& out) const {
@@ -503,9 +521,9 @@ PerfettoSummary Exporter::write(std::ostream& out) const {
                         {"name", "thread_sort_index"},
                         {"args", {{"sort_index", index}}}});
   }
-  const json other{{"seed", os_.config().seed},
-                   {"strategy", os_.config().strategy},
-                   {"trace_hash", fmt::format("{:016x}", trace_.hash())},
+  const json other{{"seed", view_.seed},
+                   {"strategy", view_.strategy},
+                   {"trace_hash", fmt::format("{:016x}", view_.trace_hash)},
                    {"source", "iosim trace --perfetto"}};
   out << "{\"displayTimeUnit\":\"ns\",\"otherData\":" << other.dump() << ",\"traceEvents\":[\n";
   bool first = true;
@@ -527,10 +545,16 @@ PerfettoSummary Exporter::write(std::ostream& out) const {
 
 }  // namespace
 
-PerfettoSummary write_perfetto_json(std::ostream& out, SimOs& os) {
-  Exporter exporter(os);
-  exporter.convert();
+Result<PerfettoSummary> write_perfetto_json(std::ostream& out, const sim::TraceView& view) {
+  Exporter exporter(view);
+  if (std::string problem = exporter.convert(); !problem.empty()) return Status::error(problem);
   return exporter.write(out);
+}
+
+PerfettoSummary write_perfetto_json(std::ostream& out, SimOs& os) {
+  Result<PerfettoSummary> written = write_perfetto_json(out, trace_view(os));
+  IOSIM_ASSERT(written, "a captured run converts to Perfetto JSON");
+  return written.value();
 }
 
 }  // namespace iosim

@@ -7,6 +7,8 @@
 #include <ostream>
 
 #include "backends/sim/sim_os.hpp"
+#include "iosim/status.hpp"
+#include "tools/analysis/trace_graph.hpp"
 
 namespace iosim {
 
@@ -27,9 +29,13 @@ struct PerfettoSummary {
   std::size_t flow_count = 0;   // flow arrows (wake-ups, data segments, thread starts)
 };
 
-// Writes {"displayTimeUnit":"ns","otherData":{...},"traceEvents":[...]} for the trace `os` captured
-// (SimConfig::capture_trace). Timestamps are virtual microseconds with nanosecond precision. The output
-// depends only on the trace, so the same seed gives the same bytes.
+// Writes {"displayTimeUnit":"ns","otherData":{...},"traceEvents":[...]} for a captured run: a trace file read
+// back (tools/analysis/trace_file.hpp) or the trace `os` captured (SimConfig::capture_trace). Timestamps are
+// virtual microseconds with nanosecond precision. The output depends only on the trace, so the same seed
+// gives the same bytes, from the run or from its trace file. A trace file whose events cannot be one run's
+// (edited, lines lost) writes nothing and fails with
+// "<line>: <what>", the line of the first event that does not fit.
+Result<PerfettoSummary> write_perfetto_json(std::ostream& out, const sim::TraceView& view);
 PerfettoSummary write_perfetto_json(std::ostream& out, SimOs& os);
 
 }  // namespace iosim

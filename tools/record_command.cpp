@@ -13,11 +13,6 @@
 namespace iosim::cli {
 namespace {
 
-int bad_input(const std::string& message) {
-  std::fprintf(stderr, "iosim: %s\n", message.c_str());
-  return exit_bad_input;
-}
-
 struct TraceTotals {
   std::uint64_t bytes_received = 0, bytes_sent = 0;
 };
@@ -33,11 +28,21 @@ TraceTotals totals(const IoTrace& trace) {
   return sum;
 }
 
-// The header fields replay needs beyond what the parser checks: a bundled app and a known strategy.
+// A recording is of a server app's I/O with its clients; a world app has no clients to record.
+Status check_server_app(std::string_view app, std::string_view where) {
+  const AppInfo* info = find_app(app);
+  if (info == nullptr || info->main != nullptr) return Status::ok();
+  return Status::error(
+      fmt::format("{}: app \"{}\" is a world app; record and replay take a server app", where, app));
+}
+
+// The header fields replay needs beyond what the parser checks: a known server app and a known strategy.
 Status check_replayable(const IoTrace& trace, const std::string& path) {
   if (find_app(trace.header.app) == nullptr) {
-    return Status::error(fmt::format("{}:1: unknown app \"{}\" (see iosim list)", path, trace.header.app));
+    return Status::error(
+        fmt::format("{}:1: unknown app \"{}\" (see {} list)", path, trace.header.app, program_name()));
   }
+  if (Status server = check_server_app(trace.header.app, path + ":1"); !server) return server;
   const std::vector<std::string_view> strategies = sim_strategies();
   if (std::find(strategies.begin(), strategies.end(), trace.header.strategy) == strategies.end()) {
     return Status::error(fmt::format("{}:1: unknown strategy \"{}\"", path, trace.header.strategy));
@@ -52,6 +57,8 @@ int record_command(const RecordOptions& options) {
   Result<ScenarioSpec> loaded = load_scenario_file(options.scenario);
   if (!loaded) return bad_input(loaded.status().message());
   const ScenarioSpec& spec = loaded.value();
+  if (Status server = check_server_app(spec.app, options.scenario); !server)
+    return bad_input(server.message());
   {
     std::ofstream probe(options.output, std::ios::binary);  // fail before the run, not after it
     if (!probe) return bad_input(fmt::format("-o {}: cannot open for writing", options.output));
@@ -72,8 +79,8 @@ int record_command(const RecordOptions& options) {
              options.output);
   fmt::print("result    {}\n", report.passed ? "pass" : "FAIL");
   if (!report.passed) {
-    std::string reproduce =
-        fmt::format("iosim record {} --backend {} -o {}", options.scenario, options.backend, options.output);
+    std::string reproduce = fmt::format("{} record {} --backend {} -o {}", program_name(), options.scenario,
+                                        options.backend, options.output);
     if (options.seed) reproduce += fmt::format(" --seed {}", *options.seed);
     fmt::print("reproduce: {}\n", reproduce);
   }
@@ -105,7 +112,7 @@ int replay_command(const ReplayCommandOptions& options) {
   } else {
     fmt::print("replay DIFFERS from the recording: {} difference{}\n", report.differences.size(),
                report.differences.size() == 1 ? "" : "s");
-    std::string reproduce = "iosim replay " + options.path;
+    std::string reproduce = program_name() + " replay " + options.path;
     if (options.seed) reproduce += fmt::format(" --seed {}", *options.seed);
     fmt::print("reproduce: {}\n", reproduce);
   }

@@ -68,7 +68,7 @@ int shrink_command(const ShrinkOptions& options) {
              result.budget_reached ? " (replay budget reached)" : "", options.output);
   std::string fault_flags;
   for (const std::string& fault : options.faults) fault_flags += " --fault " + fault;
-  fmt::print("reproduce: iosim run {} --choices {}{}\n", spec.path, options.output, fault_flags);
+  fmt::print("reproduce: {} run {} --choices {}{}\n", program_name(), spec.path, options.output, fault_flags);
   fmt::print("shrink: {} -> {} choices, {} -> {} non-default\n", recorded.size(), shrunk.size(),
              sim::non_default_choices(recorded), sim::non_default_choices(shrunk));
   return exit_check_failed;

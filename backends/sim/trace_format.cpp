@@ -1,5 +1,5 @@
 // backends/sim/trace_format.cpp — text and JSON-lines renderings of a captured trace (iosim run --trace-out,
-// --explain, IOSIM_ARTIFACTS). Rendering only reads the trace; it never changes what was hashed.
+// --explain, `iosim explain`, IOSIM_ARTIFACTS). Rendering only reads the trace; it never changes what was hashed.
 #include "backends/sim/trace_format.hpp"
 
 #include <fmt/format.h>
@@ -11,8 +11,10 @@
 namespace iosim {
 namespace {
 
-std::string task_label(SimOs& os, sim::task_id task) {
-  return task == sim::no_task ? std::string("kernel") : std::string(os.scheduler().task_name(task));
+using sim::TraceView;
+
+std::string task_label(const TraceView& view, sim::task_id task) {
+  return std::string(view.task_name(task));
 }
 
 // The meaning of a syscall event's two arguments (SimOs::enter passes them), for readable timelines.
@@ -34,8 +36,8 @@ bool names_object(std::string_view call) {
   return call.starts_with("mutex_") || call.starts_with("cond_");
 }
 
-std::string call_text(SimOs& os, std::string_view call, std::int64_t arg0, std::int64_t arg1) {
-  if (names_object(call)) return fmt::format("{}({})", call, os.trace().name(static_cast<std::uint32_t>(arg0)));
+std::string call_text(const TraceView& view, std::string_view call, std::int64_t arg0, std::int64_t arg1) {
+  if (names_object(call)) return fmt::format("{}({})", call, view.name(static_cast<std::uint32_t>(arg0)));
   for (const CallArguments& arguments : call_arguments) {
     if (arguments.call != call) continue;
     if (arguments.second.empty()) return fmt::format("{}({}={})", call, arguments.first, arg0);
@@ -53,19 +55,20 @@ std::string exit_result(const sim::TraceEvent& exit) {
   return fmt::format("{}", exit.arg0);
 }
 
-std::string describe(SimOs& os, const sim::TraceEvent& event) {
-  const sim::Trace& trace = os.trace();
-  const std::string_view subject = trace.name(event.subject);
-  const std::string_view object = trace.name(event.object);
+std::string describe(const TraceView& view, const sim::TraceEvent& event) {
+  const std::string_view subject = view.name(event.subject);
+  const std::string_view object = view.name(event.object);
   switch (event.kind) {
     case sim::EventKind::task_spawn: return fmt::format("starts thread {}", subject);
     case sim::EventKind::task_exit: return "returns";
-    case sim::EventKind::sys_enter: return call_text(os, subject, event.arg0, event.arg1) + " ...";
+    case sim::EventKind::sys_enter:
+      return call_text(view, subject, event.arg0, event.arg1) + " ...";
     case sim::EventKind::sys_exit:
       return fmt::format("{} = {}", subject, exit_result(event));
     case sim::EventKind::block: return fmt::format("sleeps on {}", subject);
     case sim::EventKind::wake:
-      return fmt::format("wakes {} through {}", task_label(os, static_cast<sim::task_id>(event.arg0)), subject);
+      return fmt::format("wakes {} through {}", task_label(view, static_cast<sim::task_id>(event.arg0)),
+                         subject);
     case sim::EventKind::timer_fire: return fmt::format("timer: {}", subject);
     case sim::EventKind::kernel:
       if (subject == "tcp.state") {
@@ -102,60 +105,81 @@ std::string describe_kernel_event(std::string_view what, std::string_view object
   return fmt::format("{} {} {}", what, object, arg0);
 }
 
-std::string format_call(SimOs& os, std::string_view call, std::int64_t arg0, std::int64_t arg1) {
-  return call_text(os, call, arg0, arg1);
+sim::TraceView trace_view(SimOs& os) {
+  sim::TraceView view = sim::make_trace_view(os.trace(), os.scheduler());
+  view.seed = os.config().seed;
+  view.strategy = os.config().strategy;
+  return view;
 }
 
-std::string format_event(SimOs& os, const sim::TraceEvent& event) {
-  return fmt::format("{:>12.3f}us {:<10} {}", static_cast<double>(event.time_ns) / 1000.0, task_label(os, event.task),
-                     describe(os, event));
+std::string format_call(const TraceView& view, std::string_view call, std::int64_t arg0, std::int64_t arg1) {
+  return call_text(view, call, arg0, arg1);
 }
 
-std::vector<std::string> format_timeline(SimOs& os, std::size_t line_max) {
+std::string format_event(const TraceView& view, const sim::TraceEvent& event) {
+  return fmt::format("{:>12.3f}us {:<10} {}", static_cast<double>(event.time_ns) / 1000.0,
+                     task_label(view, event.task), describe(view, event));
+}
+
+std::vector<std::string> format_timeline(const TraceView& view, std::size_t line_max) {
   // A call whose exit is the very next event prints as one line "call(args) = result"; any other event
   // prints on its own line, so the timeline stays in time order.
-  const auto& events = os.trace().events();
+  const auto& events = view.events;
   std::vector<std::string> lines;
   for (std::size_t i = 0; i < events.size() && lines.size() < line_max; ++i) {
     const sim::TraceEvent& event = events[i];
     const bool folds = event.kind == sim::EventKind::sys_enter && i + 1 < events.size() &&
                        events[i + 1].kind == sim::EventKind::sys_exit && events[i + 1].task == event.task;
     if (!folds) {
-      lines.push_back(format_event(os, event));
+      lines.push_back(format_event(view, event));
       continue;
     }
     const sim::TraceEvent& exit = events[++i];
     const std::string result = exit_result(exit);
     lines.push_back(fmt::format("{:>12.3f}us {:<10} {} = {}", static_cast<double>(event.time_ns) / 1000.0,
-                                task_label(os, event.task),
-                                call_text(os, os.trace().name(event.subject), event.arg0, event.arg1), result));
+                                task_label(view, event.task),
+                                call_text(view, view.name(event.subject), event.arg0, event.arg1), result));
   }
   return lines;
 }
 
-void write_trace_jsonl(std::ostream& out, SimOs& os) {
-  const sim::Trace& trace = os.trace();
+std::string timeline_text(const TraceView& view, std::size_t line_max) {
+  const std::vector<std::string> lines = format_timeline(view, line_max);
+  std::string text =
+      fmt::format("timeline  (first {} lines of {} events; --trace-out F writes every event as JSON)\n",
+                  lines.size(), view.events.size());
+  for (const std::string& line : lines) text += line + '\n';
+  return text;
+}
+
+void write_trace_jsonl(std::ostream& out, const TraceView& view) {
   // "names": the interned name table, so a reader can resolve arguments that carry name ids (the mutex of a
   // mutex_lock, the client socket of tcp.accept) — `iosim graph` on a trace file needs them.
-  nlohmann::json names = nlohmann::json::array();
-  for (std::uint32_t id = 0; id < trace.name_count(); ++id) names.push_back(trace.name(id));
-  out << nlohmann::json{{"format", "iosim-trace"}, {"version", 1}, {"seed", os.config().seed},
-                        {"strategy", os.config().strategy}, {"trace_hash", fmt::format("{:016x}", trace.hash())},
-                        {"names", std::move(names)}}
+  out << nlohmann::json{{"format", "iosim-trace"},
+                        {"version", 1},
+                        {"seed", view.seed},
+                        {"strategy", view.strategy},
+                        {"trace_hash", fmt::format("{:016x}", view.trace_hash)},
+                        {"names", view.names}}
              .dump()
       << '\n';
-  for (const sim::TraceEvent& event : trace.events()) {
+  for (const sim::TraceEvent& event : view.events) {
     out << nlohmann::json{{"t_ns", event.time_ns},
-                          {"task", task_label(os, event.task)},
+                          {"task", task_label(view, event.task)},
+                          {"task_id", event.task},
                           {"kind", sim::event_kind_name(event.kind)},
-                          {"name", trace.name(event.subject)},
-                          {"object", trace.name(event.object)},
+                          {"name", view.name(event.subject)},
+                          {"object", view.name(event.object)},
                           {"arg0", event.arg0},
                           {"arg1", event.arg1},
-                          {"text", describe(os, event)}}
+                          {"text", describe(view, event)}}
                .dump()
         << '\n';
   }
+}
+
+void write_trace_jsonl(std::ostream& out, SimOs& os) {
+  write_trace_jsonl(out, trace_view(os));
 }
 
 }  // namespace iosim

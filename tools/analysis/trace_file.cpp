@@ -36,6 +36,55 @@ struct Reader {
       view.names.push_back(name.get<std::string>());
     }
     view.task_names = {"kernel"};
+    return run_identity(line);
+  }
+
+  // seed, strategy and trace_hash: optional, for the reports; wrong types are errors, not zeros.
+  Status run_identity(const nlohmann::json& line) {
+    if (line.contains("seed")) {
+      if (!line["seed"].is_number_unsigned()) return Status::error("\"seed\" must be an unsigned integer");
+      view.seed = line["seed"].get<std::uint64_t>();
+    }
+    if (line.contains("strategy")) view.strategy = line["strategy"].get<std::string>();
+    if (line.contains("trace_hash")) {
+      const std::string hex = line["trace_hash"].get<std::string>();
+      if (hex.size() != 16 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+        return Status::error("\"trace_hash\" must be 16 hex digits");
+      view.trace_hash = std::stoull(hex, nullptr, 16);
+    }
+    return Status::ok();
+  }
+
+  // The event's task: by "task_id" when the line has it (threads may share a name), else by "task", the
+  // name (a trace written before task_id, whose same-named threads cannot be told apart).
+  Result<sim::task_id> task_of(const nlohmann::json& line) const {
+    const std::string name = line.at("task").get<std::string>();
+    if (!line.contains("task_id")) {
+      const auto task = task_ids.find(name);
+      if (task == task_ids.end()) return Status::error("a task that was never spawned");
+      return task->second;
+    }
+    const auto id = line["task_id"].get<std::uint64_t>();
+    if (id >= view.task_names.size() || view.task_names[id] != name) {
+      return Status::error(fmt::format("task_id {} is not a spawned task named \"{}\"", id, name));
+    }
+    return static_cast<sim::task_id>(id);
+  }
+
+  // What the exporters rely on: calls, sleeps and exits belong to a task, and a wake names a task that
+  // exists.
+  Status check_tasks(const sim::TraceEvent& event) const {
+    const bool needs_task = event.kind == sim::EventKind::sys_enter ||
+                            event.kind == sim::EventKind::sys_exit || event.kind == sim::EventKind::block ||
+                            event.kind == sim::EventKind::task_exit;
+    if (needs_task && event.task == sim::no_task) {
+      return Status::error(
+          fmt::format("a {} event of the kernel (it needs a task)", sim::event_kind_name(event.kind)));
+    }
+    if (event.kind == sim::EventKind::wake &&
+        (event.arg0 < 1 || event.arg0 >= static_cast<std::int64_t>(view.task_names.size()))) {
+      return Status::error(fmt::format("a wake of task {}, which was never spawned", event.arg0));
+    }
     return Status::ok();
   }
 
@@ -61,9 +110,10 @@ struct Reader {
     if (!object) return object.status();
     event.subject = subject.value();
     event.object = object.value();
-    const auto task = task_ids.find(line.at("task").get<std::string>());
-    if (task == task_ids.end()) return Status::error("a task that was never spawned");
-    event.task = task->second;
+    Result<sim::task_id> task = task_of(line);
+    if (!task) return task.status();
+    event.task = task.value();
+    if (Status tasks = check_tasks(event); !tasks) return tasks;
     if (event.kind == sim::EventKind::task_spawn) {  // tasks are numbered in spawn order
       const auto id = static_cast<sim::task_id>(view.task_names.size());
       view.task_names.push_back(view.names[event.subject]);
@@ -75,6 +125,17 @@ struct Reader {
 };
 
 }  // namespace
+
+bool is_trace_file(std::string_view path) {
+  return path.ends_with(".jsonl");
+}
+
+std::string run_options_need_a_scenario(std::string_view path) {
+  return fmt::format(
+      "{}: a saved trace is one run already; --seed, --strategy, --choices and --fault apply "
+      "to a scenario",
+      path);
+}
 
 Result<TraceView> read_trace_jsonl(const std::string& path) {
   std::ifstream in(path);

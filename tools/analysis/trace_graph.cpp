@@ -34,24 +34,6 @@ constexpr FdCall fd_calls[] = {
 
 }  // namespace
 
-std::string_view TraceView::task_name(sim::task_id task) const {
-  if (task == sim::no_task) return "kernel";
-  return task < task_names.size() ? std::string_view(task_names[task]) : std::string_view("?");
-}
-
-TraceView make_trace_view(const sim::Trace& trace, const sim::Runtime& runtime) {
-  TraceView view;
-  view.events = trace.events();
-  view.names.reserve(trace.name_count());
-  for (std::uint32_t id = 0; id < trace.name_count(); ++id) view.names.emplace_back(trace.name(id));
-  view.task_names.emplace_back("kernel");
-  sim::task_id task_count = 0;
-  for (const sim::TraceEvent& event : view.events)
-    task_count += event.kind == sim::EventKind::task_spawn ? 1 : 0;
-  for (sim::task_id id = 1; id <= task_count; ++id) view.task_names.emplace_back(runtime.task_name(id));
-  return view;
-}
-
 std::string_view fd_access_name(FdAccess access) {
   switch (access) {
     case FdAccess::use:

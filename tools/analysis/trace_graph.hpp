@@ -10,22 +10,14 @@
 
 #include "sim/runtime.hpp"
 #include "sim/trace.hpp"
+#include "sim/trace_view.hpp"
 #include "tools/analysis/happens_before.hpp"
 
 namespace iosim::analysis {
 
-// A captured run, detached from the SimOs that made it: events, the interned names they refer to, and the
-// task names (index = task id; 0 is the kernel).
-struct TraceView {
-  std::vector<sim::TraceEvent> events;
-  std::vector<std::string> names;
-  std::vector<std::string> task_names;
-  std::string_view name(std::uint32_t id) const { return id < names.size() ? names[id] : std::string_view(); }
-  std::string_view task_name(sim::task_id task) const;
-};
-
-// Copies a finished run's captured trace (Trace::set_capture) and its task names.
-TraceView make_trace_view(const sim::Trace& trace, const sim::Runtime& runtime);
+// A captured run (sim/trace_view.hpp): the analyses read it as the renderers do.
+using sim::TraceView;
+using sim::make_trace_view;
 
 // What an fd operation does to the fd, for race detection.
 enum class FdAccess : std::uint8_t {

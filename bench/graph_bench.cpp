@@ -20,8 +20,8 @@ constexpr const char* scenario_json = R"({
   "checks": ["echo_in_order", "all_tasks_finished"]})";
 
 // The captured trace of one run, cut to its first `event_count` events (a prefix of a trace is a trace).
-const analysis::TraceView& real_trace(std::size_t event_count) {
-  static std::map<std::size_t, analysis::TraceView> cache;
+const sim::TraceView& real_trace(std::size_t event_count) {
+  static std::map<std::size_t, sim::TraceView> cache;
   if (auto found = cache.find(event_count); found != cache.end()) return found->second;
   Result<ScenarioSpec> spec = parse_scenario(scenario_json, "graph_bench");
   if (!spec) {
@@ -30,9 +30,9 @@ const analysis::TraceView& real_trace(std::size_t event_count) {
   }
   RunRequest request;
   request.capture_trace = true;
-  analysis::TraceView view;
+  sim::TraceView view;
   run_scenario(spec.value(), request,
-               [&](SimOs& os) { view = analysis::make_trace_view(os.trace(), os.scheduler()); });
+               [&](SimOs& os) { view = sim::make_trace_view(os.trace(), os.scheduler()); });
   if (view.events.size() < event_count) {
     std::fprintf(stderr, "iosim_bench: the run has %zu events, fewer than %zu\n", view.events.size(),
                  event_count);
@@ -43,7 +43,7 @@ const analysis::TraceView& real_trace(std::size_t event_count) {
 }
 
 void graph_build(benchmark::State& state) {
-  const analysis::TraceView& view = real_trace(static_cast<std::size_t>(state.range(0)));
+  const sim::TraceView& view = real_trace(static_cast<std::size_t>(state.range(0)));
   std::size_t edges = 0;
   for (auto _ : state) {
     const analysis::TraceGraph graph(view);  // copies the view: part of what `iosim graph` pays

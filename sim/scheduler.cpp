@@ -50,8 +50,8 @@ void asan_finish_switch([[maybe_unused]] void* save, [[maybe_unused]] StackBound
 void switch_exceptions(ExceptionState* save, const ExceptionState& load) {
   static_assert(sizeof(ExceptionState) == 2 * sizeof(void*), "__cxa_eh_globals of an LP64 Itanium ABI target");
   abi::__cxa_eh_globals* const globals = abi::__cxa_get_globals();
-  if (save != nullptr) std::memcpy(save, globals, sizeof(ExceptionState));
-  std::memcpy(globals, &load, sizeof(ExceptionState));
+  if (save != nullptr) std::memcpy(static_cast<void*>(save), globals, sizeof(ExceptionState));
+  std::memcpy(static_cast<void*>(globals), &load, sizeof(ExceptionState));
 }
 
 // protected_fixedsize_stack (a guard page below each stack) that also notes where the stack lies.

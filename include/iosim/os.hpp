@@ -33,8 +33,6 @@ class Thread {
   virtual void join() = 0;
 };
 
-class LockGuard;
-
 // A non-recursive mutex. Destroying one that a thread holds or waits for is a programmer error (pthreads:
 // EBUSY); the simulator fails the run and names it. A LockGuard that outlives its mutex lets go of it
 // instead of unlocking freed memory, so a world torn down after such an error never touches it again.
@@ -43,18 +41,18 @@ class Mutex {
   Mutex() = default;
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
-  virtual ~Mutex();
+  virtual ~Mutex() = default;
   virtual void lock() = 0;
   virtual void unlock() = 0;
 
  protected:
-  // Every LockGuard still on this mutex lets go of it (its destructor will not unlock). ~Mutex does this; a
-  // backend that reports the destruction of a mutex in use calls it first.
-  void release_guards();
+  // Every LockGuard taken so far lets go of this mutex (its destructor will not unlock it): what a backend
+  // that reports the destruction of a mutex in use calls first. Destroying the mutex does the same.
+  void release_guards() { alive_.reset(); }
 
  private:
   friend class LockGuard;
-  LockGuard* guards_ = nullptr;  // every live LockGuard on this mutex; changed only by a thread holding it
+  std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);  // expires with the mutex
 };
 
 class CondVar {
@@ -70,39 +68,17 @@ class CondVar {
 // Scoped lock over iosim::Mutex, so application code reads like std::lock_guard code.
 class LockGuard {
  public:
-  explicit LockGuard(Mutex& mutex) : mutex_(&mutex) {
-    mutex.lock();
-    next_ = mutex.guards_;
-    if (next_) next_->previous_ = this;
-    mutex.guards_ = this;
-  }
+  explicit LockGuard(Mutex& mutex) : mutex_(mutex), alive_(mutex.alive_) { mutex_.lock(); }
   ~LockGuard() {
-    if (mutex_ == nullptr) return;  // the mutex was destroyed first (the run has already failed)
-    unlink();
-    mutex_->unlock();
+    if (!alive_.expired()) mutex_.unlock();  // expired: the mutex was destroyed first (the run has failed)
   }
   LockGuard(const LockGuard&) = delete;
   LockGuard& operator=(const LockGuard&) = delete;
 
  private:
-  friend class Mutex;
-  void unlink() {
-    if (previous_) previous_->next_ = next_;
-    else mutex_->guards_ = next_;
-    if (next_) next_->previous_ = previous_;
-  }
-
-  Mutex* mutex_;
-  LockGuard* previous_ = nullptr;  // the other guards of the same mutex (a guard whose thread sleeps in
-  LockGuard* next_ = nullptr;      // CondVar::wait stays linked while another thread's guard holds it)
+  Mutex& mutex_;
+  std::weak_ptr<const bool> alive_;
 };
-
-inline void Mutex::release_guards() {
-  for (LockGuard* guard = guards_; guard != nullptr; guard = guard->next_) guard->mutex_ = nullptr;
-  guards_ = nullptr;
-}
-
-inline Mutex::~Mutex() { release_guards(); }
 
 // The seam between application code and an operating system (in the manner of LevelDB's Env). The same
 // application runs on SimOs (the deterministic virtual kernel) and on LinuxOs (real syscalls and threads).

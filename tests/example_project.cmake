@@ -26,6 +26,8 @@ step("running the example's tests" ${CMAKE_CTEST_COMMAND} --test-dir ${work}/bui
 if(NOT PROJECT STREQUAL "examples/echo_server")
   return()
 endif()
+include(${CMAKE_CURRENT_LIST_DIR}/example_walkthrough.cmake)
+
 set(core_args -S ${IOSIM_SOURCE_DIR}/tests/package_core -B ${work}/core -G ${GENERATOR} -DCMAKE_PREFIX_PATH=${stage}
     -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON
     -DCMAKE_DISABLE_FIND_PACKAGE_rapidcheck=ON -DCMAKE_DISABLE_FIND_PACKAGE_CLI11=ON)

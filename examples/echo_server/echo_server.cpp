@@ -7,9 +7,19 @@
 namespace echo {
 namespace {
 
+// A blocking call interrupted by a signal (EINTR, which IOSIM_FAULTS=eintr=P injects) did nothing: call it
+// again. Any other failure, or a result >= 0, is the caller's.
+template <typename Call>
+long retrying_eintr(iosim::Os& os, Call call) {
+  for (;;) {
+    const long result = call();
+    if (result >= 0 || os.last_errno() != iosim::E::INTR) return result;
+  }
+}
+
 bool send_all(iosim::Os& os, int fd, const char* data, std::size_t size) {
   while (size > 0) {
-    const long sent = os.send(fd, data, size, iosim::MSG::NOSIGNAL);
+    const long sent = retrying_eintr(os, [&] { return os.send(fd, data, size, iosim::MSG::NOSIGNAL); });
     if (sent <= 0) return false;
     data += sent;
     size -= static_cast<std::size_t>(sent);
@@ -47,7 +57,7 @@ void EchoServer::wait() {
 
 void EchoServer::accept_loop() {
   for (int served = 0; served < options_.connections; ++served) {
-    const int fd = os_.accept4(listener_, nullptr, 0);
+    const int fd = static_cast<int>(retrying_eintr(os_, [this] { return os_.accept4(listener_, nullptr, 0); }));
     if (fd < 0) break;
     workers_.push_back(os_.thread_create("worker", [this, fd] { serve(fd); }));
   }
@@ -57,7 +67,7 @@ void EchoServer::accept_loop() {
 void EchoServer::serve(int fd) {
   char buffer[4096];
   for (;;) {
-    const long got = os_.recv(fd, buffer, sizeof buffer, 0);
+    const long got = retrying_eintr(os_, [&] { return os_.recv(fd, buffer, sizeof buffer, 0); });
     if (got <= 0) break;
     const std::uint64_t seen_before_send = bytes_echoed_;
     if (!send_all(os_, fd, buffer, static_cast<std::size_t>(got))) break;
@@ -88,7 +98,7 @@ std::vector<char> echo_round_trip(iosim::Os& os, iosim::SockAddr server, const s
   os.shutdown(fd, iosim::SHUT::WR);
   std::vector<char> received;
   char buffer[4096];
-  for (long got; (got = os.recv(fd, buffer, sizeof buffer, 0)) > 0;)
+  for (long got; (got = retrying_eintr(os, [&] { return os.recv(fd, buffer, sizeof buffer, 0); })) > 0;)
     received.insert(received.end(), buffer, buffer + got);
   os.close(fd);
   return received;

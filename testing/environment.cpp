@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <string_view>
 
 #include "sim/choices_file.hpp"
 #include "testing/internal.hpp"
@@ -142,7 +143,11 @@ std::string program_name() {
 std::string gtest_filter() {
   const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
   if (test == nullptr) return "";
-  return fmt::format(" --gtest_filter={}.{}", test->test_suite_name(), test->name());
+  // A disabled test (DISABLED_ in its suite or name) runs only when asked for: the command must ask.
+  const bool disabled = std::string_view(test->test_suite_name()).starts_with("DISABLED_") ||
+                        std::string_view(test->name()).starts_with("DISABLED_");
+  return fmt::format("{} --gtest_filter={}.{}", disabled ? " --gtest_also_run_disabled_tests" : "",
+                     test->test_suite_name(), test->name());
 }
 
 std::string test_name() {

@@ -24,6 +24,10 @@ set(artifacts ${work}/artifacts)
 file(REMOVE_RECURSE ${artifacts})
 expect(1 "trace: +([^ \n]+\\.jsonl) \\(trace-hash ([0-9a-f]+)\\)" found
        ${CMAKE_COMMAND} -E env IOSIM_ARTIFACTS=${artifacts} ${tests} ${racy_test})
+# The printed commands run a disabled test as they are: they ask for it.
+if(NOT found MATCHES "reproduce: IOSIM_SEED=[0-9]+ [^\n]* --gtest_also_run_disabled_tests --gtest_filter=RacyEchoServer")
+  message(FATAL_ERROR "walkthrough: the reproduce line does not run the disabled test:\n${found}")
+endif()
 string(REGEX MATCH "trace: +([^ \n]+\\.jsonl) \\(trace-hash ([0-9a-f]+)\\)" _ "${found}")
 set(trace ${CMAKE_MATCH_1})
 set(trace_hash ${CMAKE_MATCH_2})

@@ -12,11 +12,13 @@ namespace {
 
 constexpr std::uint64_t ullong_max = std::numeric_limits<std::uint64_t>::max();
 
+std::string wqh_name(std::string_view eventfd_name) { return fmt::format("wqh({})", eventfd_name); }
+
 class eventfd_file final : public file {
  public:
   eventfd_file(kernel& k, std::uint32_t name, int flags, std::uint64_t count, bool semaphore)
       : file(k, name, flags), count_(count), semaphore_(semaphore) {
-    wqh_.name = k.intern("wqh(" + std::string(k.trace().name(name)) + ")");
+    wqh_.name = k.intern(wqh_name(k.trace().name(name)));
   }
 
   // Linux eventfd_poll.
@@ -43,6 +45,8 @@ class eventfd_file final : public file {
     if (wqh_.active()) wake_up_poll(k().runtime(), wqh_, POLL::OUT);
     return sizeof value;
   }
+
+  void rename_derived(std::string_view name) override { k().trace().rename(wqh_.name, wqh_name(name)); }
 
   // Linux eventfd_write: adds the value; ULLONG_MAX itself is EINVAL; blocks (or EAGAIN) on overflow.
   long write(const void* buf, std::size_t len) override {

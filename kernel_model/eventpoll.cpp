@@ -14,6 +14,11 @@ namespace {
 
 std::uint64_t loop_check_gen = 0;  // Linux loop_check_gen
 eventpoll* inserting_into = nullptr;
+
+// Trace names derived from the eventpoll's own ("eventpoll#3"): its two wait queues and its items.
+std::string wq_name(std::string_view ep_name) { return fmt::format("{}.wq", ep_name); }
+std::string poll_wait_name(std::string_view ep_name) { return fmt::format("{}.poll_wait", ep_name); }
+std::string epitem_name(std::string_view ep_name, int fd) { return fmt::format("epi({}, fd {})", ep_name, fd); }
 std::vector<file*> tfile_check_list;  // Linux tfile_check_list: files whose wakeup paths an ADD must count
 
 // Linux path_limits: how many wakeup paths through 1..4 epoll sets may lead from one file (index = number of
@@ -265,7 +270,7 @@ int ep_insert(eventpoll& ep, const epoll_event& event, file& tfile, int fd, bool
   epi.fd = fd;
   epi.ep = &ep;
   epi.event = event;
-  epi.name = ep.k.intern(fmt::format("epi({}, fd {})", ep.k.trace().name(ep.name), fd));
+  epi.name = ep.k.intern(epitem_name(ep.k.trace().name(ep.name), fd));
   tfile.f_ep.push_back(&epi);  // attach_epitem
   if (full_check && !tfile.as_eventpoll()) list_file(tfile);
   ep.rbr.emplace(std::pair{tfile.id(), fd}, std::move(owned));
@@ -393,9 +398,9 @@ int epoll_ctl_op(eventpoll& ep, int op, file& tfile, int fd, epoll_event epds, b
 }  // namespace
 
 eventpoll::eventpoll(kernel& k_, std::uint32_t name_) : k(k_), name(name_) {
-  const std::string base(k.trace().name(name));
-  wq.name = k.intern(base + ".wq");
-  poll_wait.name = k.intern(base + ".poll_wait");
+  const std::string_view base = k.trace().name(name);
+  wq.name = k.intern(wq_name(base));
+  poll_wait.name = k.intern(poll_wait_name(base));
   names = {k.intern("ep.callback"),  k.intern("ep.rdllist_add"), k.intern("ep.ovflist_add"),
            k.intern("ep.deliver"),   k.intern("ep.requeue"),     k.intern("ep.disarm"),
            k.intern("ep.not_ready"), k.intern("ep.insert"),      k.intern("ep.remove"),
@@ -413,6 +418,13 @@ eventpoll_file::eventpoll_file(kernel& k_, std::uint32_t name_, int f_flags_)
 }
 
 __poll_t eventpoll_file::poll(poll_table* pt) { return __ep_eventpoll_poll(ep, pt, 0); }
+
+void eventpoll_file::rename_derived(std::string_view name) {
+  sim::Trace& trace = k().trace();
+  trace.rename(ep.wq.name, wq_name(name));
+  trace.rename(ep.poll_wait.name, poll_wait_name(name));
+  for (const auto& [key, epi] : ep.rbr) trace.rename(epi->name, epitem_name(name, epi->fd));
+}
 
 void eventpoll_file::release() {
   while (!ep.rbr.empty()) ep_remove(ep, *ep.rbr.begin()->second);

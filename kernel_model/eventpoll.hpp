@@ -88,6 +88,10 @@ class eventpoll_file final : public file {
   eventpoll* as_eventpoll() override { return &ep; }
 
   eventpoll ep;
+
+ protected:
+  // Its wait queues and every item it watches now ("epi(eventpoll#1(loop), fd 5)").
+  void rename_derived(std::string_view name) override;
 };
 
 }  // namespace iosim::kernel

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "iosim/abi.hpp"
@@ -47,10 +49,19 @@ class file : public std::enable_shared_from_this<file> {
   std::uint64_t id() const { return id_; }
   std::uint32_t name() const { return trace_name_; }
   kernel& k() const { return kernel_; }
+  // Os::name_fd: this open file is "<name>(<label>)" from now on, and was all along, in traces, deadlock
+  // listings and graphs (sim::Trace::rename), and so are the wait queues named after it; an empty label
+  // restores the plain name. Not a Linux concept: the kernel has no names for open files.
+  void set_label(std::string_view label);
+
+ protected:
+  // Renames what is named after this file (its wait queues, epoll's items) now that it is called `name`.
+  virtual void rename_derived(std::string_view name) { (void)name; }
 
  private:
   kernel& kernel_;
   std::uint32_t trace_name_;
+  std::string plain_name_;  // the name before any label; empty until the first set_label
   std::uint64_t id_;
 
  public:

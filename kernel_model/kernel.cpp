@@ -209,6 +209,14 @@ int kernel::sys_close(int fd) {
   return files_.close_fd(fd);
 }
 
+int kernel::sys_name_fd(int fd, std::string_view label) {
+  const file_ref f = files_.fget(fd);
+  if (!f) return -E::BADF;
+  f->set_label(label);
+  trace_event(intern("fd.name"), f->name(), fd);  // interned here, so runs that name nothing keep their ids
+  return 0;
+}
+
 int kernel::sys_dup(int fd) {
   file_ref f = files_.fget(fd);
   if (!f) return -E::BADF;

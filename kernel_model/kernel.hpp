@@ -128,6 +128,8 @@ class kernel {
   int sys_shutdown(int fd, int how);
   int sys_close(int fd);
   int sys_dup(int fd);
+  // Os::name_fd (not a Linux call): labels the open file behind fd for traces, deadlock listings and graphs.
+  int sys_name_fd(int fd, std::string_view label);
   int sys_fcntl(int fd, int cmd, int arg);
   int sys_getsockopt(int fd, int level, int name, int* value);
   int sys_setsockopt(int fd, int level, int name, int value);

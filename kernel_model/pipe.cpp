@@ -24,12 +24,15 @@ void wake_writers(pipe_inode_info& pipe) {
   wake_up_poll(pipe.k.runtime(), pipe.wr_wait, POLL::OUT | POLL::WRNORM);
 }
 
+std::string rd_wait_name(std::string_view pipe_name) { return fmt::format("rd_wait({})", pipe_name); }
+std::string wr_wait_name(std::string_view pipe_name) { return fmt::format("wr_wait({})", pipe_name); }
+
 }  // namespace
 
 pipe_inode_info::pipe_inode_info(kernel& k_, std::uint32_t name_) : k(k_), name(name_) {
-  const std::string pipe_name(k.trace().name(name));
-  rd_wait.name = k.intern("rd_wait(" + pipe_name + ")");
-  wr_wait.name = k.intern("wr_wait(" + pipe_name + ")");
+  const std::string_view pipe_name = k.trace().name(name);
+  rd_wait.name = k.intern(rd_wait_name(pipe_name));
+  wr_wait.name = k.intern(wr_wait_name(pipe_name));
   names.write = k.intern("pipe.write");
   names.read = k.intern("pipe.read");
   names.release = k.intern("pipe.release");
@@ -44,6 +47,11 @@ std::size_t pipe_inode_info::bytes_queued() const {
 pipe_file::pipe_file(kernel& kern, std::uint32_t file_name, int flags, unsigned mode,
                      std::shared_ptr<pipe_inode_info> shared_pipe)
     : file(kern, file_name, flags), f_mode(mode), pipe(std::move(shared_pipe)) {}
+
+void pipe_file::rename_derived(std::string_view name) {
+  if (f_mode & FMODE_READ) k().trace().rename(pipe->rd_wait.name, rd_wait_name(name));
+  if (f_mode & FMODE_WRITE) k().trace().rename(pipe->wr_wait.name, wr_wait_name(name));
+}
 
 __poll_t pipe_file::poll(poll_table* pt) {
   // Linux pipe_poll: hook on the queues first, then test, so a change in between still wakes the poller.

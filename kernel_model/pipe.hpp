@@ -80,6 +80,10 @@ class pipe_file final : public file {
   const unsigned f_mode;  // FMODE_READ or FMODE_WRITE; unlike f_flags, fcntl cannot change it
   const std::shared_ptr<pipe_inode_info> pipe;
 
+ protected:
+  // Readers sleep on rd_wait, writers on wr_wait: the end named renames the queue its users sleep on.
+  void rename_derived(std::string_view name) override;
+
  private:
   std::size_t pipe_write_merge(const char* bytes, std::size_t chars);
   std::size_t pipe_write_new_buffer(const char* bytes, std::size_t len);

@@ -6,13 +6,21 @@
 #include <climits>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "kernel_model/kernel.hpp"
 
 namespace iosim::kernel {
 
+namespace {
+
+std::string sk_sleep_name(std::string_view sock_name) { return fmt::format("sk_sleep({})", sock_name); }
+
+}  // namespace
+
 sock::sock(kernel& k_, int family_, int type_, std::uint32_t name_)
     : k(k_), family(family_), type(type_), name(name_) {
-  wq.name = k.intern("sk_sleep(" + std::string(k.trace().name(name)) + ")");
+  wq.name = k.intern(sk_sleep_name(k.trace().name(name)));
 }
 
 int sock::sock_error() {
@@ -27,6 +35,9 @@ std::size_t sock::sock_rcvlowat(bool waitall, std::size_t len) const {
 }
 
 socket::socket(kernel& k_, std::uint32_t name_, int f_flags_, sock& sk_) : file(k_, name_, f_flags_), sk(sk_) {}
+
+// The socket file and its sock share one name ("tcp#4"); the sock's wait queue is named after it.
+void socket::rename_derived(std::string_view name) { k().trace().rename(sk.wq.name, sk_sleep_name(name)); }
 
 int socket::getsockopt_socket(int name, int* value) {
   switch (name) {

@@ -83,6 +83,9 @@ class socket : public file {
   bool nonblocking_for(int flags) const { return nonblocking() || (flags & MSG::DONTWAIT) != 0; }
 
   sock& sk;  // Linux sock->sk
+
+ protected:
+  void rename_derived(std::string_view name) override;
 };
 
 }  // namespace iosim::kernel

@@ -63,11 +63,7 @@ std::uint32_t Trace::intern(std::string_view name) {
   std::uint32_t slot = find(name);
   if (name_slots_[slot] != 0) return name_slots_[slot];
   if ((names_.size() + 1) * 2 > name_slots_.size()) {  // keep the index at most half full
-    std::vector<std::uint32_t> old = std::move(name_slots_);
-    name_slots_.assign(old.size() * 2, 0);
-    for (const std::uint32_t id : old) {
-      if (id != 0) name_slots_[find(names_[id])] = id;
-    }
+    index_names(name_slots_.size() * 2);
     slot = find(name);
   }
   const auto id = static_cast<std::uint32_t>(names_.size());
@@ -75,6 +71,23 @@ std::uint32_t Trace::intern(std::string_view name) {
   name_hashes_.push_back(hash_bytes(name));
   name_slots_[slot] = id;
   return id;
+}
+
+// Rebuilds the content index over every name, lowest id first, so a content held by two ids finds the lower.
+void Trace::index_names(std::size_t slot_count) {
+  name_slots_.assign(slot_count, 0);
+  for (std::uint32_t id = 1; id < names_.size(); ++id) {
+    const std::uint32_t slot = find(names_[id]);
+    if (name_slots_[slot] == 0) name_slots_[slot] = id;
+  }
+}
+
+void Trace::rename(std::uint32_t id, std::string_view name) {
+  IOSIM_ASSERT(id != 0 && id < names_.size() && !name.empty(), "rename of the empty name or an unknown id");
+  if (names_[id] == name) return;
+  names_[id] = std::string(name);
+  name_hashes_[id] = hash_bytes(name);
+  index_names(name_slots_.size());  // rare (a program naming its objects): a full rebuild keeps find() simple
 }
 
 void Trace::record(const TraceEvent& event) {

@@ -46,6 +46,10 @@ class Trace {
   // deterministic for a deterministic run. Id 0 is the empty name.
   std::uint32_t intern(std::string_view name);
   std::string_view name(std::uint32_t id) const { return names_[id]; }
+  // Gives id a new content (an object named by the program: "tcp#4" becomes "tcp#4(listener)"). Events keep
+  // their ids, so every event of the object, before and after, reads the new name; events already recorded
+  // were hashed with the old one. Two ids may end up with the same content; intern() then finds the lower.
+  void rename(std::uint32_t id, std::string_view name);
   std::size_t name_count() const { return names_.size(); }
 
   void record(const TraceEvent& event);
@@ -57,6 +61,7 @@ class Trace {
 
  private:
   std::uint32_t find(std::string_view name) const;
+  void index_names(std::size_t slot_count);
 
   std::vector<std::string> names_;
   std::vector<std::uint64_t> name_hashes_;  // content hash of names_[i], so events hash names by content

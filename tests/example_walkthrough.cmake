@@ -35,7 +35,7 @@ string(REGEX MATCH "choices: +([^ \n]+\\.choices)" _ "${found}")
 set(choices ${CMAKE_MATCH_1})
 expect(0 "graph +[0-9]+ vertices, [0-9]+ edges" graphed ${iosim} graph ${trace})
 expect(0 "perfetto: [0-9]+ events" exported ${iosim} trace ${trace} --perfetto ${artifacts}/racy.perfetto.json)
-expect(0 "starts thread" explained ${iosim} explain ${trace})
+expect(0 "fd 0 = tcp#1\\(listener\\)" explained ${iosim} explain ${trace})  # the server names its fds
 # 2. The shrunk schedule replays: the same failure, the same trace-hash.
 expect(1 "trace-hash: ${trace_hash}" replayed ${CMAKE_COMMAND} -E env IOSIM_CHOICES=${choices} ${tests} ${racy_test})
 

@@ -371,6 +371,38 @@ TEST(Perfetto, TheEpollReadyListAndSocketQueueCountersRiseAndFall) {
   EXPECT_EQ(sockets_with_data, 8) << "every client and server socket queues data both ways, then drains";
 }
 
+// Os::name_fd labels names ("pipe#1r(requests)", "epi(eventpoll#3(loop), fd 0)"): a labelled pipe end still
+// draws on its pipe's track and a labelled epoll's items on the epoll's, under its label.
+TEST(Perfetto, LabelledObjectsKeepTheirOwnersTracks) {
+  SimConfig config;
+  config.capture_trace = true;
+  SimOs os(config);
+  os.run([&] {
+    int fds[2];
+    ASSERT_EQ(os.pipe2(fds, 0), 0);
+    ASSERT_EQ(os.name_fd(fds[0], "requests"), 0);
+    const int epfd = os.epoll_create1(0);
+    ASSERT_EQ(os.name_fd(epfd, "loop"), 0);
+    epoll_event event{EPOLL::IN, 0};
+    ASSERT_EQ(os.epoll_ctl(epfd, EPOLL::CTL_ADD, fds[0], &event), 0);
+    ASSERT_EQ(os.write(fds[1], "x", 1), 1);
+    epoll_event ready[1];
+    ASSERT_EQ(os.epoll_wait(epfd, ready, 1, 0), 1);
+  });
+  std::ostringstream out;
+  write_perfetto_json(out, os);
+  const json document = json::parse(out.str());
+  std::set<std::string> tracks;
+  for (const json& event : document["traceEvents"]) {
+    if (event["ph"] == "M" && event["name"] == "thread_name") tracks.insert(event["args"]["name"]);
+  }
+  EXPECT_TRUE(tracks.contains("pipe#1")) << ::testing::PrintToString(tracks);
+  EXPECT_TRUE(tracks.contains("eventpoll#2(loop)")) << ::testing::PrintToString(tracks);
+  for (const std::string& track : tracks) {
+    EXPECT_FALSE(track.starts_with("pipe#1r") || track.starts_with("epi(")) << track << " has a track of its own";
+  }
+}
+
 TEST(Perfetto, ASegmentIsAFlowFromItsSendToItsDelivery) {
   const Exported exported = export_scenario(source_dir() + "/scenarios/echo_epoll_lt.json");
   const json events = json::parse(exported.text)["traceEvents"];

@@ -210,6 +210,7 @@ class ReducedOs final : public Os {
   int set_linger(int fd, bool on, int s) override { return inner_.set_linger(fd, on, s); }
   int getsockname(int fd, SockAddr* a) override { return inner_.getsockname(fd, a); }
   int getpeername(int fd, SockAddr* a) override { return inner_.getpeername(fd, a); }
+  int name_fd(int fd, std::string_view name) override { return inner_.name_fd(fd, name); }
   int select(int n, fd_set* r, fd_set* w, fd_set* e, timeval* t) override {
     return inner_.select(n, r, w, e, t);
   }

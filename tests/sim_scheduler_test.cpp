@@ -194,6 +194,36 @@ TEST(Trace, HashCoversEveryFieldAndNamesByContent) {
   EXPECT_NE(a.hash(), c.hash());
 }
 
+TEST(Trace, RenameGivesEveryEventOfTheIdTheNewNameAndKeepsInterningRight) {
+  Trace trace;
+  const std::uint32_t socket = trace.intern("tcp#4");
+  const std::uint32_t other = trace.intern("tcp#5");
+  trace.rename(socket, "tcp#4(listener)");
+  EXPECT_EQ(trace.name(socket), "tcp#4(listener)");
+  EXPECT_EQ(trace.intern("tcp#4(listener)"), socket);  // found by its new content
+  EXPECT_EQ(trace.intern("tcp#5"), other);
+  EXPECT_NE(trace.intern("tcp#4"), socket);  // the old content is free again: a new id
+  // A content held by two ids (a label removed, then the same name interned anew) finds the lower id.
+  trace.rename(other, "tcp#4(listener)");
+  EXPECT_EQ(trace.intern("tcp#4(listener)"), socket);
+  for (int i = 0; i < 2000; ++i) trace.intern("n" + std::to_string(i));  // grows the index twice
+  EXPECT_EQ(trace.intern("tcp#4(listener)"), socket);
+  EXPECT_EQ(trace.intern("n1999"), trace.name_count() - 1);
+}
+
+TEST(Trace, AnEventHashesTheNameItsIdHadWhenRecorded) {
+  Trace before, after;
+  const std::uint32_t a = before.intern("tcp#4");
+  before.record({10, 1, EventKind::kernel, a, a, 1, 2});
+  before.rename(a, "tcp#4(listener)");
+  const std::uint32_t b = after.intern("tcp#4");
+  after.record({10, 1, EventKind::kernel, b, b, 1, 2});
+  EXPECT_EQ(before.hash(), after.hash());
+  before.record({11, 1, EventKind::kernel, a, a, 1, 2});
+  after.record({11, 1, EventKind::kernel, b, b, 1, 2});
+  EXPECT_NE(before.hash(), after.hash());
+}
+
 TEST(Prng, IsPortableAndUnbiasedEnough) {
   Prng prng(42);
   // xoshiro256** seeded through SplitMix64 must give the same stream everywhere; pin the first value.

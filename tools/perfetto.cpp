@@ -55,14 +55,18 @@ int object_pid(std::string_view name) {
 }
 
 // The track an object's events go to: an epitem "epi(eventpoll#2, fd 5)" belongs to its eventpoll, the two
-// ends "pipe#3r" / "pipe#3w" to their pipe.
+// ends "pipe#3r" / "pipe#3w" to their pipe. Names may carry a label (Os::name_fd): "epi(eventpoll#2(loop),
+// fd 5)", "pipe#3r(requests)".
 std::string object_owner(std::string_view name) {
   if (name.starts_with("epi(")) {
-    const std::size_t comma = name.find(", fd");
+    const std::size_t comma = name.rfind(", fd");
     if (comma != std::string_view::npos) return std::string(name.substr(4, comma - 4));
   }
-  if (name.starts_with("pipe#") && (name.ends_with('r') || name.ends_with('w'))) {
-    return std::string(name.substr(0, name.size() - 1));
+  if (name.starts_with("pipe#")) {
+    const std::size_t end = name.find_first_not_of("0123456789", 5);
+    if (end != std::string_view::npos && (name[end] == 'r' || name[end] == 'w')) {
+      return std::string(name.substr(0, end));
+    }
   }
   return std::string(name);
 }

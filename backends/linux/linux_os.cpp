@@ -203,6 +203,11 @@ int LinuxOs::close(int fd) {
   return capture_errno(::close(fd));
 }
 
+// Names are the simulator's; the real kernel has none. Only fd is checked, as SimOs does (EBADF).
+int LinuxOs::name_fd(int fd, std::string_view) {
+  return capture_errno(::fcntl(fd, F_GETFD) < 0 ? -1 : 0);
+}
+
 int LinuxOs::dup(int fd) {
   return capture_errno(::dup(fd));
 }

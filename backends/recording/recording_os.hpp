@@ -81,6 +81,7 @@ class RecordingOs final : public Os {
   }
   int getsockname(int fd, SockAddr* addr) override { return inner_.getsockname(fd, addr); }
   int getpeername(int fd, SockAddr* addr) override { return inner_.getpeername(fd, addr); }
+  int name_fd(int fd, std::string_view name) override { return inner_.name_fd(fd, name); }
   int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) override;
   int poll(pollfd* fds, std::size_t nfds, int timeout_ms) override;
   int epoll_create1(int flags) override;

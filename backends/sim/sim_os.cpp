@@ -340,6 +340,14 @@ int SimOs::getpeername(int fd, SockAddr* addr) {
   IOSIM_SIM_CALL(c_getpeername, fd, 0,
                  kernel_->afd_accept_context_pending(fd) ? -E::NOTCONN : kernel_->sys_getpeername(fd, addr));
 }
+// No enter(): naming changes no kernel state, so it is no scheduling point and a program that names its
+// fds keeps every schedule it had.
+int SimOs::name_fd(int fd, std::string_view name) {
+  const int result = kernel_->sys_name_fd(fd, name);
+  if (result == 0) return 0;
+  set_last_errno(-result);
+  return -1;
+}
 int SimOs::select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) {
   IOSIM_SIM_CALL(c_select, nfds, timeout ? timeout->tv_sec * 1'000'000 + timeout->tv_usec : -1,
                  kernel_->sys_select(nfds, readfds, writefds, exceptfds, timeout));

@@ -73,6 +73,7 @@ class SimOs final : public Os {
   int set_linger(int fd, bool on, int linger_seconds) override;
   int getsockname(int fd, SockAddr* addr) override;
   int getpeername(int fd, SockAddr* addr) override;
+  int name_fd(int fd, std::string_view name) override;
   int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) override;
   int poll(pollfd* fds, std::size_t nfds, int timeout_ms) override;
   int epoll_create1(int flags) override;

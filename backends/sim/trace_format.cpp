@@ -93,6 +93,7 @@ std::string describe_kernel_event(std::string_view what, std::string_view object
                                   std::int64_t arg1) {
   if (what == "fd.install") return fmt::format("fd {} = {}", arg0, object);
   if (what == "fd.close") return fmt::format("fd {} closed ({})", arg0, object);
+  if (what == "fd.name") return fmt::format("fd {} is named: {}", arg0, object);
   if (what == "tcp.sendmsg") {
     if (arg1 == 0) return fmt::format("{} queues FIN after byte {}", object, arg0);
     return fmt::format("{} queues bytes [{}, {})", object, arg0, arg0 + arg1);

@@ -333,6 +333,11 @@ int WindowsOs::close(int fd) {
   return 0;
 }
 
+// Names are the simulator's; Windows has none. Only the socket is checked, as fcntl checks it (EBADF).
+int WindowsOs::name_fd(int fd, std::string_view) {
+  return fcntl(fd, F::GETFD, 0) < 0 ? -1 : 0;
+}
+
 int WindowsOs::dup(int) {
   return fail_with(E::NOSYS);
 }

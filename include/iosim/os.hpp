@@ -117,6 +117,12 @@ class Os {
   virtual int set_linger(int fd, bool on, int linger_seconds) = 0;  // setsockopt(SO_LINGER)
   virtual int getsockname(int fd, SockAddr* addr) = 0;
   virtual int getpeername(int fd, SockAddr* addr) = 0;
+  // Not a Linux call: names the open file behind fd for the simulator's deadlock listings, traces and graphs,
+  // "tcp#4(listener)" instead of "tcp#4" in every event of its life, its wait queues too
+  // ("sk_sleep(tcp#4(listener))"). The name belongs to the open file: dup'ed fds share it, a later file on
+  // the same fd number does not have it. An empty name removes it. Returns 0, or -1 with EBADF when fd is not
+  // open; other backends only check fd. Not a scheduling point: naming changes no schedule.
+  virtual int name_fd(int fd, std::string_view name) = 0;
 
   // --- readiness ---
   // nfds above FD_SETSIZE is EINVAL here (the fixed-size fd_set cannot hold it; see docs/semantics.md).
